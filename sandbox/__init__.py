@@ -1,0 +1,31 @@
+"""The architecture sandbox: describe an architecture as data, simulate real load through it.
+
+>>> import sandbox
+>>> s = sandbox.loads('''
+... name: Checkout API
+... workload: {entry: api, arrival: poisson, rate_rps: 80, duration_s: 60, warmup_s: 5}
+... nodes:
+...   api: {kind: service, workers: 4, service_time: {dist: exponential, mean_ms: 40}}
+... ''')
+>>> r = sandbox.simulate(s, seed=42)
+>>> r.bottleneck.node
+'api'
+>>> r == sandbox.simulate(s, seed=42)    # same seed, same results (engine timing aside)
+True
+"""
+
+from .analysis import Analysis, Finding, NodeEstimate, analyse
+from .diagram import to_dot
+from .engine import Limits, simulate
+from .errors import SandboxError, ScenarioError, SimulationError
+from .graph import to_graph
+from .results import Bottleneck, Cause, Latency, NodeResult, Requests, Results, Trace
+from .scenario import Edge, Scenario, Workload, from_dict, json_schema, load, loads, with_overrides
+
+__all__ = [
+    "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
+    "NodeResult", "Requests", "Results", "SandboxError", "Scenario", "ScenarioError",
+    "SimulationError", "Trace", "Workload", "analyse", "from_dict", "json_schema", "load", "loads",
+    "simulate", "to_dot", "to_graph", "with_overrides",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""`python -m sandbox`: the command-line interface (see :mod:`sandbox.cli`)."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,294 @@
+"""Back-of-envelope analysis: what queueing theory predicts, from the graph alone.
+
+1. **Traffic equations.** Visits per request ``v = e_entry + P^T v``, where
+   ``P[i, j]`` sums, over the edges i -> j, probability x (hit or miss ratio for
+   caches). Offered load at node i is ``rate x v_i`` (Jackson networks; cycles
+   with probabilities below 1 are solved exactly).
+2. **Hold time.** A worker is held for its own mean service time plus, for each
+   synchronous call, the callee's response time and twice the edge latency
+   (``parallel`` nodes wait for the slowest branch, estimated by the largest mean).
+3. **Waiting.** Each replica is an M/M/c queue (c = workers, split evenly across
+   replicas) whose Erlang C wait is scaled by ``(ca^2 + cs^2) / 2`` (Allen-Cunneen),
+   which is exact for M/D/1 (Pollaczek-Khinchine) and M/M/c.
+4. **Saturation.** The entry rate at which the first node reaches 100%
+   utilization, found by bisection (downstream waits lengthen upstream holds).
+
+These are estimates: the simulation is the reference, and the results flag
+where the two disagree.
+
+>>> from sandbox.scenario import loads
+>>> a = analyse(loads('''
+... name: mm1
+... workload: {entry: s, rate_rps: 80, duration_s: 10}
+... nodes: {s: {kind: service, service_time: {dist: exponential, mean_ms: 10}}}
+... '''))
+>>> round(a.nodes["s"].predicted_utilization, 3), round(a.nodes["s"].predicted_wait_ms, 1)
+(0.8, 40.0)
+>>> round(a.saturation_rps), a.first_to_saturate
+(100, 's')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from .graph import call_factor, certain_dependencies, reachable, to_graph
+from .scenario import Scenario
+
+__all__ = ["NodeEstimate", "Finding", "Analysis", "analyse", "erlang_c", "mmc_wait"]
+
+
+@dataclass(frozen=True)
+class NodeEstimate:
+    """Theory's figures for one node at the analysed rate."""
+    node: str
+    kind: str
+    visits: float                  # calls per request entering the system
+    offered_rps: float
+    capacity: int                  # workers (consumers for a queue) in all replicas
+    hold_ms: float                 # mean time a worker is held, downstream calls included
+    predicted_utilization: float
+    predicted_wait_ms: float       # mean wait for a worker (inf when saturated)
+    predicted_response_ms: float   # wait + hold (for a queue: time to enqueue, ~0)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the analysis noticed: level is "warning" or "info"."""
+    level: str
+    topic: str
+    node: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The analysis of a scenario at one entry rate."""
+    rate_rps: float
+    nodes: dict[str, NodeEstimate]
+    saturation_rps: float
+    first_to_saturate: str | None
+    predicted_latency_ms: float
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _finite(asdict(self))
+
+
+def _finite(x: Any) -> Any:
+    """inf becomes None so the result is valid JSON."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    return x
+
+
+def erlang_c(servers: int, offered_erlangs: float) -> float:
+    """Probability that an arrival waits in an M/M/c queue (Erlang C).
+
+    >>> round(erlang_c(1, 0.8), 6)
+    0.8
+    >>> round(erlang_c(2, 1.0), 6)
+    0.333333
+    """
+    c, a = servers, offered_erlangs
+    if a <= 0:
+        return 0.0
+    if a >= c:
+        return 1.0
+    b = 1.0
+    for k in range(1, c + 1):  # Erlang B by recursion, stable for large c
+        b = a * b / (k + a * b)
+    return c * b / (c - a * (1 - b))
+
+
+def mmc_wait(servers: int, rate: float, hold: float, variability: float = 1.0) -> float:
+    """Mean wait before service in an M/M/c queue, scaled by (ca^2 + cs^2)/2.
+
+    `rate` and `hold` in consistent units (per second and seconds); inf when saturated.
+    """
+    if rate <= 0 or hold <= 0:
+        return 0.0
+    a = rate * hold
+    if a >= servers:
+        return math.inf
+    return erlang_c(servers, a) * hold / (servers - a) * variability
+
+
+def _visits(s: Scenario) -> dict[str, float]:
+    names = list(s.nodes)
+    idx = {n: i for i, n in enumerate(names)}
+    P = np.zeros((len(names), len(names)))
+    for i, e in enumerate(s.edges):
+        P[idx[e.source], idx[e.target]] += call_factor(s, i)
+    e0 = np.zeros(len(names))
+    e0[idx[s.workload.entry]] = 1.0
+    try:
+        v = np.linalg.solve(np.eye(len(names)) - P.T, e0)
+    except np.linalg.LinAlgError:
+        v = np.full(len(names), math.inf)
+    return {n: float(max(v[idx[n]], 0.0)) if math.isfinite(v[idx[n]]) else math.inf for n in names}
+
+
+def _service_ms(node: Any) -> tuple[float, float]:
+    """(mean own service ms, its squared coefficient of variation)."""
+    st = getattr(node, "service_time", None)
+    return (st.mean(), st.scv()) if st is not None else (0.0, 0.0)
+
+
+def _evaluate(s: Scenario, rate: float, visits: dict[str, float]) -> dict[str, NodeEstimate]:
+    """Per-node estimates at entry rate `rate` (fixed point over response times)."""
+    ca2_entry = 0.0 if s.workload.arrival == "constant" and s.workload.profile is None else 1.0
+    out = {n: [] for n in s.nodes}
+    for i, e in enumerate(s.edges):
+        out[e.source].append((e, call_factor(s, i)))
+    consumers = _consumers(s)
+    response = {n: 0.0 for n in s.nodes}   # ms, a caller sees
+    result: dict[str, NodeEstimate] = {}
+    for _ in range(60):
+        changed = False
+        for name, node in s.nodes.items():
+            own, scv = _service_ms(node)
+            branch = [f * (2 * e.latency_ms + response[e.target]) for e, f in out[name]]
+            downstream = (max(branch) if getattr(node, "parallel", False) else sum(branch)) if branch else 0.0
+            hold = own + downstream
+            lam = rate * visits[name]
+            if node.kind == "queue":
+                servers, replicas = consumers[name], 1
+            elif node.kind == "load_balancer":
+                servers, replicas = 0, 1
+            else:
+                servers, replicas = node.workers * node.replicas, node.replicas
+            if servers:
+                per_replica = servers // replicas
+                util = lam * hold / 1000.0 / servers if hold else 0.0
+                cs2 = scv if not branch else 1.0
+                ca2 = ca2_entry if name == s.workload.entry else 1.0
+                wait = mmc_wait(per_replica, lam / replicas, hold / 1000.0, (ca2 + cs2) / 2) * 1000.0
+            else:
+                util, wait = 0.0, 0.0
+            resp = 0.0 if node.kind == "queue" else wait + hold
+            if not math.isfinite(resp):
+                resp = 1e12
+            if abs(resp - response[name]) > 1e-9 * max(1.0, resp):
+                changed = True
+            response[name] = resp
+            result[name] = NodeEstimate(name, node.kind, visits[name], lam, servers, hold, util, wait,
+                                        wait + hold if node.kind != "queue" else 0.0)
+        if not changed:
+            break
+    return result
+
+
+def _consumers(s: Scenario) -> dict[str, int]:
+    """Consumers per queue: as set, or the workers of the nodes it feeds."""
+    out: dict[str, int] = {}
+    for name, node in s.nodes.items():
+        if node.kind != "queue":
+            continue
+        if node.consumers is not None:
+            out[name] = node.consumers
+            continue
+        total = 0
+        for e in s.out_edges(name):
+            t = s.nodes[e.target]
+            total += t.workers * t.replicas if hasattr(t, "workers") else 1
+        out[name] = max(total, 1)
+    return out
+
+
+def consumers(s: Scenario) -> dict[str, int]:
+    """Public form of the consumer count rule (the engine uses the same)."""
+    return _consumers(s)
+
+
+def _closed_loop_rate(s: Scenario, visits: dict[str, float], saturation: float) -> float:
+    """Throughput of `users` closed-loop users: solve rate = users / (think + R(rate))."""
+    users, think_s = s.workload.users or 0, s.workload.think_time_ms / 1000.0
+    lo, hi = 0.0, min(saturation, users / think_s if think_s else saturation)
+    entry = s.workload.entry
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        r_s = _evaluate(s, mid, visits)[entry].predicted_response_ms / 1000.0
+        if mid * (think_s + r_s) < users:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def analyse(scenario: Scenario, rate_rps: float | None = None) -> Analysis:
+    """Theory's view of `scenario` at `rate_rps` (default: the workload's rate)."""
+    s = scenario
+    visits = _visits(s)
+    saturation, first = _saturation(s, visits)
+    if rate_rps is None:
+        rate_rps = s.workload.rate_rps if s.workload.users is None else _closed_loop_rate(s, visits, saturation)
+    nodes = _evaluate(s, rate_rps, visits)
+    entry = nodes[s.workload.entry]
+    findings = _findings(s, nodes, saturation, first, rate_rps)
+    return Analysis(rate_rps, nodes, saturation, first, entry.predicted_response_ms, findings)
+
+
+def _saturation(s: Scenario, visits: dict[str, float]) -> tuple[float, str | None]:
+    """The entry rate at which the first node reaches 100% busy, and that node."""
+    bounds = []
+    for name, est in _evaluate(s, 1e-9, visits).items():
+        if est.capacity and est.hold_ms > 0 and visits[name] > 0 and math.isfinite(visits[name]):
+            bounds.append(est.capacity / (visits[name] * est.hold_ms / 1000.0))
+    if not bounds:
+        return math.inf, None
+    lo, hi = 0.0, min(bounds)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if max(e.predicted_utilization for e in _evaluate(s, mid, visits).values()) < 1.0:
+            lo = mid
+        else:
+            hi = mid
+    at = _evaluate(s, hi, visits)
+    first = max(at, key=lambda n: (at[n].predicted_utilization, n))
+    return lo, first
+
+
+def _findings(s: Scenario, nodes: dict[str, NodeEstimate], saturation: float, first: str | None,
+              rate: float) -> list[Finding]:
+    G = to_graph(s)
+    found: list[Finding] = []
+    seen = reachable(G)
+    for n in s.nodes:
+        if n not in seen:
+            found.append(Finding("warning", "unreachable", n, f"{n} is never called: no path leads to it from {s.workload.entry}"))
+    for cycle in sorted(nx.simple_cycles(G), key=lambda c: (len(c), c))[:5]:
+        path = " -> ".join(cycle + [cycle[0]])
+        found.append(Finding("info", "cycle", cycle[0], f"calls can loop {path}; each pass is taken with probability below 1"))
+    for n in certain_dependencies(G):
+        node = s.nodes[n]
+        if node.kind in ("service", "database", "cache") and node.replicas == 1:
+            found.append(Finding("warning", "single_point_of_failure", n,
+                                 f"{n} has one replica and every request depends on it"))
+        elif node.kind == "queue":
+            found.append(Finding("info", "single_point_of_failure", n,
+                                 f"every request enqueues at {n}; if it is down, requests fail"))
+    for n, node in s.nodes.items():
+        if node.kind == "queue" and not s.out_edges(n):
+            found.append(Finding("warning", "no_consumers", n, f"{n} has no consumers: it fills up and then rejects"))
+    for n, est in nodes.items():
+        if est.capacity and est.predicted_utilization >= 1.0:
+            found.append(Finding("warning", "saturated", n,
+                                 f"{n} is offered {est.predicted_utilization:.0%} of what it can serve: "
+                                 f"its queue grows until calls are rejected"))
+        elif est.capacity and est.predicted_utilization >= 0.8:
+            found.append(Finding("info", "busy", n, f"{n} is predicted {est.predicted_utilization:.0%} busy: waits grow steeply from here"))
+    peak = s.workload.peak_rate()
+    if s.workload.profile is not None and peak > saturation and first:
+        found.append(Finding("warning", "peak_over_capacity", first,
+                             f"the load peaks at {peak:g} rps, above the {saturation:.0f} rps at which {first} saturates"))
+    return found

@@ -1,0 +1,149 @@
+"""Stations: services, databases and caches, each replicas x workers with a bounded queue.
+
+Think of a bank with several branches (replicas), each with a few tellers
+(workers) and a waiting room of ``queue_limit`` chairs. A call picks a branch,
+takes a free teller or a chair (or is turned away when every chair is taken),
+is served for a random service time, then, still holding its teller, makes its
+outgoing calls and waits for their answers: thread-per-request, which is how a
+slow database exhausts the thread pool of the service in front of it.
+
+Workers are counted by hand instead of with ``simpy.Resource``: a free worker is
+taken without any event, and a finishing call hands its worker straight to the
+first waiter. The behaviour is the same FIFO multi-server queue, with fewer
+events per call.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from simpy import Environment, Event, Timeout
+
+from ..randomness import Draw
+from .base import Component, Failure, OutEdge, Request, Serve
+
+__all__ = ["Replica", "Station", "Cache"]
+
+
+class Replica:
+    """One copy of a station: its free workers and its waiting line."""
+
+    __slots__ = ("index", "free", "waiting", "limit", "workers")
+
+    def __init__(self, index: int, workers: int, limit: int | None) -> None:
+        self.index = index
+        self.workers = workers
+        self.free = workers
+        self.waiting: deque[Event] = deque()
+        self.limit = limit if limit is not None else float("inf")
+
+    def load(self) -> int:
+        """Calls in this replica now, served or waiting (for least-connections)."""
+        return self.workers - self.free + len(self.waiting)
+
+
+class Station(Component):
+    """A service or database node."""
+
+    kind = "service"
+
+    def __init__(self, env: Environment, name: str, kind: str, replicas: int, workers: int,
+                 queue_limit: int | None, service: Draw, route: Draw, parallel: bool = False) -> None:
+        super().__init__(env, name, route)
+        self.kind = kind
+        self.replicas = [Replica(i, workers, queue_limit) for i in range(replicas)]
+        self.workers = workers
+        self.draw_service = service
+        self.parallel = parallel
+        self.queue_full = Failure("rejected", name, "queue full" if queue_limit else "no free worker and no queue")
+        self._rr = 0
+
+    def replica_count(self) -> int:
+        return len(self.replicas)
+
+    def capacity(self) -> int:
+        return self.workers * len(self.replicas)
+
+    def next_replica(self) -> Replica:
+        """Round robin over replicas: how a node reached without a load balancer is spread."""
+        reps = self.replicas
+        if len(reps) == 1:
+            return reps[0]
+        self._rr = (self._rr + 1) % len(reps)
+        return reps[self._rr]
+
+    def calls_after_service(self, request: Request) -> list[OutEdge]:
+        """The outgoing edges to consider once served (caches choose by hit or miss)."""
+        return self.edges
+
+    def serve(self, request: Request, replica: Replica) -> Serve:
+        env = self.env
+        stats = self.stats
+        measured = request.measured
+        t_arrive = env._now
+        if measured:
+            stats.arrived += 1
+        stats.advance(t_arrive)
+        if replica.free:
+            replica.free -= 1
+            stats.busy += 1
+        elif len(replica.waiting) >= replica.limit:
+            if measured:
+                stats.rejected += 1
+            if request.spans is not None:
+                request.spans.append((self.name, replica.index, t_arrive, t_arrive, t_arrive, "rejected"))
+            return self.queue_full
+        else:
+            turn = Event(env)
+            replica.waiting.append(turn)
+            stats.queued += 1
+            if stats.queued > stats.max_queue:
+                stats.max_queue = stats.queued
+            yield turn  # the finishing call hands its worker over (see below)
+        t_start = env._now
+        yield Timeout(env, self.draw_service())
+        t_served = env._now
+        edges = self.calls_after_service(request)
+        failure = (yield from self.call_edges(request, edges)) if edges else None
+        t_end = env._now
+        stats.advance(t_end)
+        if replica.waiting:
+            stats.queued -= 1
+            replica.waiting.popleft().succeed()
+        else:
+            replica.free += 1
+            stats.busy -= 1
+        if measured:
+            if failure is None:
+                stats.completed += 1
+            else:
+                stats.failed += 1
+            stats.wait.add(t_start - t_arrive)
+            stats.service.add(t_served - t_start)
+            stats.add_response(t_end - t_arrive)
+        if request.spans is not None:
+            request.spans.append((self.name, replica.index, t_arrive, t_start, t_end,
+                                  "ok" if failure is None else "failed"))
+        return failure
+
+
+class Cache(Station):
+    """A cache: a hit is answered here; a miss calls the `when: miss` edges."""
+
+    kind = "cache"
+
+    def __init__(self, env: Environment, name: str, hit_ratio: float, hit: Draw, **kw: Any) -> None:
+        super().__init__(env, name, "cache", **kw)
+        self.hit_ratio = hit_ratio
+        self.draw_hit = hit  # its own stream, so service-time changes keep the hit pattern
+        self.on_hit: list[OutEdge] = []
+        self.on_miss: list[OutEdge] = []
+
+    def set_edges(self, edges: list[OutEdge]) -> None:
+        self.edges = edges
+        self.on_hit = [e for e in edges if e.when in ("always", "hit")]
+        self.on_miss = [e for e in edges if e.when in ("always", "miss")]
+
+    def calls_after_service(self, request: Request) -> list[OutEdge]:
+        return self.on_hit if self.draw_hit() < self.hit_ratio else self.on_miss

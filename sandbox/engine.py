@@ -1,0 +1,332 @@
+"""The engine: compile a scenario into components, run it on SimPy, summarise the results.
+
+``simulate(scenario, seed)`` is the one entry point. It builds plain runtime
+objects from the validated scenario (no networkx or pydantic on the hot path),
+starts the workload, runs SimPy to ``duration_s``, and turns the streamed
+statistics into :class:`~sandbox.results.Results`. The same scenario and seed
+give the same results, byte for byte, apart from ``engine`` (wall time).
+
+>>> from sandbox.scenario import loads
+>>> r = simulate(loads('''
+... name: mm1
+... workload: {entry: s, rate_rps: 50, duration_s: 200}
+... nodes: {s: {kind: service, service_time: {dist: exponential, mean_ms: 10}}}
+... '''), seed=1)
+>>> r.requests.arrived == r.requests.completed + r.requests.rejected + r.requests.failed + r.requests.in_flight
+True
+>>> 0.4 < r.nodes["s"].utilization < 0.6
+True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Generator
+
+from simpy import Environment, Timeout
+
+from .analysis import analyse, consumers as queue_consumers
+from .components import Cache, Component, Failure, LoadBalancer, MessageQueue, OutEdge, Request, Station
+from .components.load_balancer import make_picker
+from .errors import SimulationError
+from .randomness import Streams, service_sampler
+from .results import (Bottleneck, Cause, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace,
+                      compare_with_theory, find_bottleneck)
+from .scenario import Scenario, with_overrides
+from .stats import LogHistogram
+from .workload import closed_loop_user, open_arrivals
+
+__all__ = ["simulate", "Limits", "compile_components"]
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-run limits, so one run cannot stall a shared server."""
+    max_requests: int | None = None   # expected arrivals (rate x duration) allowed
+    max_nodes: int | None = None
+    max_wall_s: float | None = None
+
+
+def compile_components(scenario: Scenario, env: Environment, streams: Streams) -> dict[str, Component]:
+    """Plain runtime components for every node, with their outgoing calls wired."""
+    comps: dict[str, Component] = {}
+    for name, node in scenario.nodes.items():
+        route = streams.sampler(f"node:{name}:route", "random")
+        if node.kind == "load_balancer":
+            comps[name] = LoadBalancer(env, name, node.policy, route)
+        elif node.kind == "queue":
+            comps[name] = MessageQueue(env, name, node.capacity, route)
+        else:
+            kw = dict(replicas=node.replicas, workers=node.workers, queue_limit=node.queue_limit,
+                      service=service_sampler(streams, f"node:{name}:service", node.service_time),
+                      route=route, parallel=node.parallel)
+            if node.kind == "cache":
+                comps[name] = Cache(env, name, node.hit_ratio, streams.sampler(f"node:{name}:hit", "random"), **kw)
+            else:
+                comps[name] = Station(env, name, node.kind, **kw)
+    for name, comp in comps.items():
+        edges = []
+        for i, e in enumerate(scenario.edges):
+            if e.source != name:
+                continue
+            target = comps[e.target]
+            if isinstance(comp, LoadBalancer):
+                pick = make_picker(comp.policy, target, streams.sampler(f"node:{name}:pick:{e.target}", "random"))
+            else:
+                pick = target.next_replica
+            edges.append(OutEdge(target, pick, e.probability, e.latency_ms / 1000.0, e.when, i))
+        if isinstance(comp, Cache):
+            comp.set_edges(edges)
+        else:
+            comp.edges = edges
+    for name, count in queue_consumers(scenario).items():
+        comps[name].start(count)
+    return comps
+
+
+class _Run:
+    """End-to-end bookkeeping for one run: requests, latency, causes, traces."""
+
+    def __init__(self, env: Environment, scenario: Scenario, entry: Component, max_traces: int) -> None:
+        w = scenario.workload
+        self.env = env
+        self.entry = entry
+        self.entry_pick = entry.next_replica
+        self.warmup = w.warmup_s
+        self.slo_s = w.slo_ms / 1000.0 if w.slo_ms else None
+        self.ids = 0
+        self.arrived = self.completed = self.rejected = self.failed = self.finished = self.good = 0
+        self.latency = LogHistogram()
+        self.causes: dict[Failure, int] = {}
+        self.traces: list[tuple[Request, Failure | None, float]] = []
+        measured_s = w.duration_s - w.warmup_s
+        expected = (w.rate_rps or 0) * measured_s or (w.users or 1) * measured_s / max(w.think_time_ms / 1000, 0.05)
+        self.trace_every = max(1, int(expected // max(1, max_traces))) if max_traces else 0
+        self.max_traces = max_traces
+        self.window: dict[int, int] = {}
+        self.window_arrivals = 0
+        self.series: list[tuple[float, int, float, int]] = []
+        self._mark_completed = 0
+
+    def new_request(self, now: float) -> Request:
+        self.ids += 1
+        measured = now >= self.warmup
+        spans = None
+        if measured:
+            self.arrived += 1
+            self.window_arrivals += 1
+            if self.trace_every and self.arrived % self.trace_every == 1 % self.trace_every \
+                    and len(self.traces) < self.max_traces:
+                spans = []
+        return Request(self.ids, now, measured, spans)
+
+    def start(self, now: float) -> None:
+        """An open arrival: one SimPy process per request."""
+        self.env.process(self.visit(self.new_request(now)))
+
+    def visit(self, request: Request) -> Generator:
+        failure = yield from self.entry.serve(request, self.entry_pick())
+        self.finish(request, failure)
+
+    def visit_now(self, now: float) -> Generator:
+        """A closed-loop user's request, run inside the user's own process."""
+        return self.visit(self.new_request(now))
+
+    def finish(self, request: Request, failure: Failure | None) -> None:
+        if not request.measured:
+            return
+        self.finished += 1
+        latency = self.env._now - request.t0
+        if failure is None:
+            self.completed += 1
+            self.latency.add(latency)
+            i = math.ceil(math.log(latency) * self.latency._inv_log_gamma) if latency > 1e-9 else -10 ** 9
+            self.window[i] = self.window.get(i, 0) + 1
+            if self.slo_s is None or latency <= self.slo_s:
+                self.good += 1
+        else:
+            self.causes[failure] = self.causes.get(failure, 0) + 1
+            if failure.status == "rejected":
+                self.rejected += 1
+            else:
+                self.failed += 1
+        if request.spans is not None:
+            self.traces.append((request, failure, latency))
+
+    def close_window(self, t_s: float) -> None:
+        from .components.base import _window_quantile
+        p99 = _window_quantile(self.window, 0.99, self.latency)
+        self.series.append((t_s, self.completed - self._mark_completed, p99, self.window_arrivals))
+        self._mark_completed = self.completed
+        self.window = {}
+        self.window_arrivals = 0
+
+
+def _ticker(env: Environment, run: _Run, comps: dict[str, Component], warmup: float, end: float,
+            marks: dict[str, tuple[float, float]]) -> Generator:
+    """At warm-up, mark the time integrals; then close a 1-second window every second."""
+    if warmup:
+        yield Timeout(env, warmup)
+    for name, c in comps.items():
+        c.stats.advance(warmup)
+        c.stats._mark_busy, c.stats._mark_queue = c.stats.busy_area, c.stats.queue_area
+        c.stats._mark_completed = c.stats.completed
+        c.stats.window = {}
+        marks[name] = (c.stats.busy_area, c.stats.queue_area)
+    run.window, run.window_arrivals, run._mark_completed = {}, 0, run.completed
+    t = warmup
+    while t + 1.0 <= end + 1e-9:
+        yield Timeout(env, 1.0)
+        t += 1.0
+        for c in comps.values():
+            c.stats.close_window(env._now, c.capacity())
+        run.close_window(env._now)
+
+
+def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | None = None,
+             duration_s: float | None = None, max_traces: int = 20, limits: Limits | None = None,
+             progress: Progress | None = None) -> Results:
+    """Run `scenario` once and return its :class:`Results`.
+
+    `seed` defaults to the scenario's own ``seed`` (or 0). `rate_rps` and
+    `duration_s` override the workload's. `progress` is called with the share
+    of simulated time done (0 to 1), about a hundred times per run.
+    """
+    overrides = {}
+    if rate_rps is not None:
+        overrides["workload.rate_rps"] = rate_rps
+    if duration_s is not None:
+        overrides["workload.duration_s"] = duration_s
+    if overrides:
+        scenario = with_overrides(scenario, overrides)
+    seed = seed if seed is not None else (scenario.seed or 0)
+    _check_limits(scenario, limits)
+    w = scenario.workload
+    wall0 = time.perf_counter()
+    env = Environment()
+    streams = Streams(seed)
+    comps = compile_components(scenario, env, streams)
+    entry = comps[w.entry]
+    run = _Run(env, scenario, entry, max_traces)
+    if w.users is not None:
+        for u in range(w.users):
+            think = streams.sampler(f"user:{u}:think", "exponential", w.think_time_ms / 1000.0) \
+                if w.think_time_ms else (lambda: 0.0)
+            env.process(closed_loop_user(env, w, think, run.visit_now))
+    else:
+        env.process(open_arrivals(env, w, streams, run.start))
+    marks: dict[str, tuple[float, float]] = {}
+    env.process(_ticker(env, run, comps, w.warmup_s, w.duration_s, marks))
+    _run_until(env, w.duration_s, limits, progress, wall0)
+    wall = time.perf_counter() - wall0
+    events = next(env._eid) if hasattr(env, "_eid") else 0
+    return _summarise(scenario, seed, run, comps, marks, EngineInfo(wall, events))
+
+
+def _check_limits(scenario: Scenario, limits: Limits | None) -> None:
+    if limits is None:
+        return
+    w = scenario.workload
+    if limits.max_nodes is not None and len(scenario.nodes) > limits.max_nodes:
+        raise SimulationError(f"the design has {len(scenario.nodes)} nodes; this server allows {limits.max_nodes}")
+    if limits.max_requests is not None:
+        expected = w.peak_rate() * w.duration_s if w.users is None else \
+            w.users * w.duration_s / max(w.think_time_ms / 1000.0, 0.001)
+        if expected > limits.max_requests:
+            raise SimulationError(f"the run would simulate about {expected:,.0f} requests; this server allows "
+                                  f"{limits.max_requests:,} (lower the rate or the duration)")
+
+
+def _run_until(env: Environment, end: float, limits: Limits | None, progress: Progress | None,
+               wall0: float) -> None:
+    max_wall = limits.max_wall_s if limits else None
+    if progress is None and max_wall is None:
+        env.run(until=end)
+        return
+    steps = 100
+    for k in range(1, steps + 1):
+        env.run(until=end * k / steps)
+        if progress is not None:
+            progress(k / steps)
+        if max_wall is not None and time.perf_counter() - wall0 > max_wall and k < steps:
+            raise SimulationError(f"the run reached this server's wall-time limit of {max_wall:g} s at "
+                                  f"{env.now:.0f} of {end:g} simulated seconds (shorten the duration)")
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def _summary(h: LogHistogram, *stats: str) -> dict[str, float]:
+    qs = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+    values = h.quantiles([qs[s] for s in stats if s in qs])
+    out, k = {}, 0
+    for s in stats:
+        if s == "mean":
+            out[s] = _ms(h.mean)
+        elif s == "max":
+            out[s] = _ms(h.high)
+        else:
+            out[s] = _ms(values[k])
+            k += 1
+    return out
+
+
+def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, float],
+                 end: float) -> NodeResult:
+    st = c.stats
+    st.advance(end)
+    busy = st.busy_area - mark[0]
+    queue = st.queue_area - mark[1]
+    cap = c.capacity()
+    util = busy / (cap * measured_s) if cap else 0.0
+    held = st.response.total - st.wait.total  # time workers were held, measured calls
+    downstream = held - st.service.total if c.kind != "queue" else held - st.service.total
+    in_node = (busy + queue) / measured_s if cap else st.response.total / measured_s
+    series = {"t_s": [p[0] for p in st.series], "throughput_rps": [float(p[1]) for p in st.series],
+              "p99_ms": [_ms(p[2]) for p in st.series], "queue_mean": [p[3] for p in st.series],
+              "utilization": [p[4] for p in st.series]}
+    return NodeResult(
+        name=name, kind=c.kind, replicas=c.replica_count(), capacity=cap,
+        arrived=st.arrived, completed=st.completed, rejected=st.rejected, failed=st.failed,
+        utilization=util, throughput_rps=st.completed / measured_s,
+        wait_ms=_summary(st.wait, "mean", "p95", "p99"),
+        service_ms=_summary(st.service, "mean", "p99"),
+        response_ms=_summary(st.response, "mean", "p95", "p99"),
+        queue_length={"mean": queue / measured_s, "max": float(st.max_queue)},
+        in_node_mean=in_node,
+        downstream_share=max(0.0, downstream / held) if held > 0 and c.kind != "queue" else 0.0,
+        series=series)
+
+
+def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Component],
+               marks: dict[str, tuple[float, float]], engine: EngineInfo) -> Results:
+    w = scenario.workload
+    measured_s = w.duration_s - w.warmup_s
+    end = w.duration_s
+    nodes = {n: _node_result(n, c, measured_s, marks.get(n, (0.0, 0.0)), end) for n, c in comps.items()}
+    lat = _summary(run.latency, "mean", "p50", "p90", "p95", "p99", "p999", "max")
+    in_flight = run.arrived - run.finished
+    requests = Requests(run.arrived, run.completed, run.rejected, run.failed, in_flight)
+    causes = sorted((Cause(f.status, f.node, f.reason, n, n / max(1, run.arrived)) for f, n in run.causes.items()),
+                    key=lambda c: (-c.count, c.status, c.node, c.reason))
+    analysis = analyse(scenario)
+    bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived)
+    traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency),
+                    [Span(s[0], s[1], _ms(s[2] - r.t0), _ms(s[3] - r.t0), _ms(s[4] - r.t0), s[5])
+                     for s in sorted(r.spans, key=lambda s: (s[2], s[3]))])
+              for r, f, latency in run.traces]
+    series = {"t_s": [p[0] for p in run.series], "throughput_rps": [float(p[1]) for p in run.series],
+              "p99_ms": [_ms(p[2]) for p in run.series], "arrivals": [float(p[3]) for p in run.series]}
+    return Results(
+        scenario=scenario.name, seed=seed, duration_s=w.duration_s, measured_s=measured_s,
+        requests=requests, throughput_rps=run.completed / measured_s,
+        goodput=run.good / run.arrived if run.arrived else 0.0, slo_ms=w.slo_ms,
+        latency_ms=Latency(**lat),
+        latency_histogram=[(_ms(lo), _ms(hi), n) for lo, hi, n in run.latency.buckets()],
+        nodes=nodes, causes=causes, bottleneck=bottleneck, series=series, traces=traces,
+        analysis=analysis, theory=compare_with_theory(nodes, analysis), engine=engine)

@@ -1,0 +1,88 @@
+"""The architecture graph: a scenario as a networkx DiGraph, and back.
+
+Nodes carry their settings (``kind``, ``replicas``, ``workers``, ...) as
+attributes; each graph edge carries ``calls``, the list of scenario edges from
+its source to its target (usually one) with their probability, latency and
+``when``, and ``visits``, the expected calls per visit of the source.
+
+>>> from sandbox.scenario import loads
+>>> G = to_graph(loads('''
+... name: two
+... workload: {entry: a, rate_rps: 1, duration_s: 1}
+... nodes:
+...   a: {kind: service, service_time: {dist: constant, mean_ms: 1}}
+...   b: {kind: cache, hit_ratio: 0.8}
+... edges: [{from: a, to: b, probability: 0.5}]
+... '''))
+>>> G.graph["entry"], sorted(G.nodes), G.edges["a", "b"]["visits"]
+('a', ['a', 'b'], 0.5)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from .scenario import Scenario, from_dict
+
+__all__ = ["to_graph", "from_graph", "call_factor", "reachable", "certain_dependencies"]
+
+
+def call_factor(scenario: Scenario, edge_index: int) -> float:
+    """Expected calls made over edge `edge_index` per visit of its source node."""
+    e = scenario.edges[edge_index]
+    src = scenario.nodes[e.source]
+    factor = e.probability
+    if e.when != "always" and src.kind == "cache":
+        factor *= src.hit_ratio if e.when == "hit" else 1.0 - src.hit_ratio
+    return factor
+
+
+def to_graph(scenario: Scenario) -> nx.DiGraph:
+    """The scenario as a DiGraph (graph attributes: name, entry)."""
+    G = nx.DiGraph(name=scenario.name, entry=scenario.workload.entry)
+    for name, node in scenario.nodes.items():
+        G.add_node(name, **node.model_dump(mode="json"))
+    for i, e in enumerate(scenario.edges):
+        call = {"index": i, **e.model_dump(mode="json", by_alias=True)}
+        factor = call_factor(scenario, i)
+        if G.has_edge(e.source, e.target):
+            G.edges[e.source, e.target]["calls"].append(call)
+            G.edges[e.source, e.target]["visits"] += factor
+        else:
+            G.add_edge(e.source, e.target, calls=[call], visits=factor)
+    return G
+
+
+def from_graph(G: nx.DiGraph, workload: dict[str, Any]) -> Scenario:
+    """A scenario from a graph made by :func:`to_graph` (or shaped like one) and a workload."""
+    nodes = {n: dict(data) for n, data in G.nodes(data=True)}
+    calls = sorted((call for _, _, data in G.edges(data=True) for call in data["calls"]),
+                   key=lambda call: call.get("index", 0))
+    edges = [{k: v for k, v in call.items() if k != "index"} for call in calls]
+    return from_dict({"name": G.graph.get("name", "graph"), "workload": workload,
+                      "nodes": nodes, "edges": edges}, source="<graph>")
+
+
+def reachable(G: nx.DiGraph) -> set[str]:
+    """Nodes a request (or its messages) can reach from the entry."""
+    entry = G.graph["entry"]
+    return {entry} | nx.descendants(G, entry)
+
+
+def certain_dependencies(G: nx.DiGraph) -> list[str]:
+    """Nodes every request calls synchronously: reached from the entry by certain calls,
+    not through a queue (work behind a queue does not fail the request)."""
+    entry = G.graph["entry"]
+    seen, todo = {entry}, [entry]
+    while todo:
+        n = todo.pop()
+        if G.nodes[n]["kind"] == "queue":
+            continue
+        for m in G.successors(n):
+            certain = any(c["probability"] >= 1 and c["when"] == "always" for c in G.edges[n, m]["calls"])
+            if certain and m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return sorted(seen)

@@ -1,0 +1,268 @@
+"""Results: what a run produced, as plain picklable data, with the bottleneck explained.
+
+Everything here is dataclasses of numbers, strings, lists and dicts, so results
+cross process boundaries and caches unchanged. ``to_dict()`` gives the JSON
+form (identical for the same seed, except ``engine``), and the ``*_frame()``
+methods give pandas DataFrames.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .analysis import Analysis
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["Results", "NodeResult", "Latency", "Requests", "Bottleneck", "Cause", "Span", "Trace",
+           "Comparison", "EngineInfo", "find_bottleneck", "compare_with_theory"]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A latency distribution summary, in milliseconds."""
+    mean: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    p999: float
+    max: float
+
+
+@dataclass(frozen=True)
+class Requests:
+    """What became of the requests that arrived after warm-up."""
+    arrived: int
+    completed: int
+    rejected: int
+    failed: int
+    in_flight: int  # still inside the system when the run ended
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why some requests did not complete: how many, with what status, at which node."""
+    status: str
+    node: str
+    reason: str
+    count: int
+    share: float  # of arrived requests
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """One node's figures, all replicas together."""
+    name: str
+    kind: str
+    replicas: int
+    capacity: int                 # workers in all replicas (consumers for a queue)
+    arrived: int
+    completed: int
+    rejected: int
+    failed: int
+    utilization: float            # busy worker time / available worker time
+    throughput_rps: float
+    wait_ms: dict[str, float]     # mean, p95, p99 before a worker (message age for a queue)
+    service_ms: dict[str, float]  # mean, p99 of the node's own work
+    response_ms: dict[str, float]  # mean, p95, p99 in the node, downstream calls included
+    queue_length: dict[str, float]  # mean, max waiting
+    in_node_mean: float           # mean calls in the node (waiting + held): L in Little's law
+    downstream_share: float       # of the time a worker is held, the share spent waiting on calls
+    series: dict[str, list[float]]  # 1-second points: t_s, throughput_rps, p99_ms, queue_mean, utilization
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    """The node that limits the system, and one sentence saying why."""
+    node: str | None
+    why: str
+
+
+@dataclass(frozen=True)
+class Span:
+    """One hop of a traced request: arrival, start of service, end (ms from the request's start)."""
+    node: str
+    replica: int
+    arrive_ms: float
+    start_ms: float
+    end_ms: float
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A sampled request, one span per hop, like a distributed trace."""
+    request_id: int
+    start_s: float
+    status: str
+    latency_ms: float
+    spans: list[Span]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Theory beside simulation for one node, with a flag where they disagree."""
+    node: str
+    predicted_utilization: float
+    simulated_utilization: float
+    predicted_wait_ms: float | None
+    simulated_wait_ms: float
+    agrees: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """How the run went: wall time and SimPy events (the only part that varies between runs)."""
+    wall_s: float
+    events: int
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything one simulation run produced."""
+    scenario: str
+    seed: int
+    duration_s: float
+    measured_s: float             # duration_s - warmup_s: the window the statistics cover
+    requests: Requests
+    throughput_rps: float
+    goodput: float                # share of arrivals completed (within slo_ms when set)
+    slo_ms: float | None
+    latency_ms: Latency
+    latency_histogram: list[tuple[float, float, int]]  # (low_ms, high_ms, count)
+    nodes: dict[str, NodeResult]
+    causes: list[Cause]
+    bottleneck: Bottleneck
+    series: dict[str, list[float]]  # system-wide 1-second points: t_s, throughput_rps, p99_ms, arrivals
+    traces: list[Trace]
+    analysis: Analysis
+    theory: list[Comparison]
+    engine: EngineInfo = field(compare=False)
+
+    def to_dict(self, series: bool = True) -> dict[str, Any]:
+        """The JSON form. ``series=False`` leaves out time series, histograms and traces."""
+        d = _clean(asdict(self))
+        d["analysis"] = _analysis_json(self.analysis)
+        if not series:
+            for key in ("series", "latency_histogram", "traces"):
+                d.pop(key)
+            for node in d["nodes"].values():
+                node.pop("series")
+        return d
+
+    def to_json(self, series: bool = True, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(series), indent=indent, allow_nan=False)
+
+    def nodes_frame(self) -> "pd.DataFrame":
+        """One row per node: counts, utilization, waits, queue lengths."""
+        import pandas as pd
+        rows = []
+        for n in self.nodes.values():
+            row = {k: v for k, v in asdict(n).items() if k != "series" and not isinstance(v, dict)}
+            for group in ("wait_ms", "service_ms", "response_ms", "queue_length"):
+                for stat, value in getattr(n, group).items():
+                    row[f"{group}.{stat}"] = value
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("name")
+
+    def series_frame(self) -> "pd.DataFrame":
+        """Long-form 1-second time series: one row per (node, second); node "*" is the system."""
+        import pandas as pd
+        frames = [pd.DataFrame(self.series).assign(node="*")]
+        frames += [pd.DataFrame(n.series).assign(node=n.name) for n in self.nodes.values()]
+        return pd.concat(frames, ignore_index=True)
+
+    def traces_frame(self) -> "pd.DataFrame":
+        """One row per span of the sampled traces, for a waterfall chart."""
+        import pandas as pd
+        rows = [{"request_id": t.request_id, "status": t.status, **asdict(sp)} for t in self.traces for sp in t.spans]
+        return pd.DataFrame(rows, columns=["request_id", "status", "node", "replica", "arrive_ms",
+                                           "start_ms", "end_ms", "outcome"])
+
+    def theory_frame(self) -> "pd.DataFrame":
+        """Theory beside simulation, one row per node."""
+        import pandas as pd
+        return pd.DataFrame([asdict(c) for c in self.theory]).set_index("node")
+
+
+def _clean(x: Any) -> Any:
+    """Round floats (stable JSON, no false precision) and turn inf/nan into None."""
+    if isinstance(x, float):
+        return round(x, 6) if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def _analysis_json(a: Analysis) -> dict[str, Any]:
+    return _clean({
+        "rate_rps": a.rate_rps,
+        "saturation_rps": a.saturation_rps,
+        "first_to_saturate": a.first_to_saturate,
+        "predicted_latency_ms": a.predicted_latency_ms,
+        "nodes": {n: {"offered_rps": e.offered_rps, "visits": e.visits,
+                      "predicted_utilization": e.predicted_utilization,
+                      "predicted_wait_ms": e.predicted_wait_ms, "hold_ms": e.hold_ms}
+                  for n, e in a.nodes.items()},
+        "findings": [asdict(f) for f in a.findings],
+    })
+
+
+def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, requests_arrived: int) -> Bottleneck:
+    """The busiest node that holds workers, and why it limits the system.
+
+    The sentence names how busy it is, how long calls wait there and what share
+    of a request's time that is, and, when its workers mostly wait on a callee,
+    that callee (a thread-pool cascade).
+    """
+    candidates = [n for n in nodes.values() if n.capacity and n.arrived]
+    if not candidates:
+        return Bottleneck(None, "no node with workers received calls")
+    top = max(candidates, key=lambda n: (n.utilization, n.rejected, n.wait_ms["mean"], n.name))
+    parts = [f"{top.name} is {top.utilization:.0%} busy"]
+    wait = top.wait_ms["mean"]
+    if wait >= 0.05:
+        share = ""
+        if latency_mean_ms > 0 and top.kind != "queue":
+            per_request = wait * top.arrived / max(1, requests_arrived)  # wait x visits per request
+            share = f", {min(1.0, per_request / latency_mean_ms):.0%} of their time"
+        noun = "messages wait" if top.kind == "queue" else "requests wait"
+        parts.append(f"{noun} {wait:.0f} ms there{share}" if wait >= 1 else f"{noun} {wait:.2f} ms there{share}")
+    if top.rejected:
+        parts.append(f"it turned away {top.rejected} calls ({top.rejected / max(1, top.arrived):.1%}) with its queue full")
+    if top.downstream_share >= 0.5:
+        parts.append(f"its workers spend {top.downstream_share:.0%} of their busy time waiting on calls downstream")
+    if top.utilization < 0.5 and not top.rejected:
+        parts.append("no node is near saturation, so latency is mostly service time")
+    return Bottleneck(top.name, "; ".join(parts))
+
+
+def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis) -> list[Comparison]:
+    """Per node, the analysis beside the simulation, flagged where they disagree."""
+    out = []
+    for name, sim in nodes.items():
+        est = analysis.nodes.get(name)
+        if est is None or not sim.capacity:
+            continue
+        pu, su = est.predicted_utilization, sim.utilization
+        pw = est.predicted_wait_ms if math.isfinite(est.predicted_wait_ms) else None
+        sw = sim.wait_ms["mean"]
+        notes = []
+        if abs(pu - su) > 0.05 + 0.1 * pu:
+            notes.append(f"utilization {su:.0%} simulated vs {min(pu, 9.99):.0%} predicted")
+        if pw is None:
+            notes.append("theory says this node is saturated, so its wait grows without bound")
+        elif max(pw, sw) >= 1.0 and not (0.5 <= (sw + 0.5) / (pw + 0.5) <= 2.0):
+            notes.append(f"wait {sw:.1f} ms simulated vs {pw:.1f} ms predicted")
+        if notes and sim.rejected:
+            notes.append("the queue limit turned calls away, which theory without a limit ignores")
+        out.append(Comparison(name, pu, su, pw, sw, not notes, "; ".join(notes) if notes else "agrees"))
+    return out

@@ -1,0 +1,127 @@
+"""Streaming statistics: log-bucketed histograms, so memory does not grow with requests.
+
+A :class:`LogHistogram` keeps counts in buckets whose bounds grow by a factor
+``gamma = (1 + a) / (1 - a)``; answering a percentile with the bucket's midpoint
+(in the relative sense) is then within ``a`` (1% by default) of the true value,
+whatever the number of samples (the DDSketch construction). Values at or below
+``1e-9`` share one zero bucket, so zero waits cost one increment.
+
+>>> h = LogHistogram()
+>>> for x in range(1, 1001):
+...     h.add(float(x))
+>>> abs(h.quantile(0.99) - 990) / 990 < 0.01
+True
+>>> h.count, h.mean
+(1000, 500.5)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+__all__ = ["LogHistogram", "RELATIVE_ERROR"]
+
+RELATIVE_ERROR = 0.01
+_ZERO = 1e-9
+
+
+class LogHistogram:
+    """Counts of positive values in geometric buckets, plus exact count, sum, min and max."""
+
+    __slots__ = ("counts", "zeros", "count", "total", "low", "high", "_inv_log_gamma", "_gamma")
+
+    def __init__(self, relative_error: float = RELATIVE_ERROR) -> None:
+        if not 0 < relative_error < 1:
+            raise ValueError(f"relative_error must be in (0, 1), got {relative_error}")
+        self._gamma = (1 + relative_error) / (1 - relative_error)
+        self._inv_log_gamma = 1.0 / math.log(self._gamma)
+        self.counts: dict[int, int] = {}
+        self.zeros = 0
+        self.count = 0
+        self.total = 0.0
+        self.low = math.inf
+        self.high = 0.0
+
+    def add(self, x: float) -> None:
+        """Record one value (negative values count as zero)."""
+        self.count += 1
+        self.total += x
+        if x < self.low:
+            self.low = x
+        if x > self.high:
+            self.high = x
+        if x <= _ZERO:
+            self.zeros += 1
+            return
+        i = math.ceil(math.log(x) * self._inv_log_gamma)
+        counts = self.counts
+        counts[i] = counts.get(i, 0) + 1
+
+    def merge(self, other: "LogHistogram") -> None:
+        """Add another histogram's samples to this one (same relative error)."""
+        for i, c in other.counts.items():
+            self.counts[i] = self.counts.get(i, 0) + c
+        self.zeros += other.zeros
+        self.count += other.count
+        self.total += other.total
+        self.low = min(self.low, other.low)
+        self.high = max(self.high, other.high)
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile (0 <= q <= 1), within the relative error; 0 when empty."""
+        if not self.count:
+            return 0.0
+        rank = q * (self.count - 1)
+        if rank < self.zeros:
+            return 0.0
+        seen = self.zeros
+        for i in sorted(self.counts):
+            seen += self.counts[i]
+            if seen > rank:
+                value = 2 * self._gamma ** i / (self._gamma + 1)
+                return min(max(value, self.low), self.high)
+        return self.high
+
+    def quantiles(self, qs: Iterable[float]) -> list[float]:
+        """Several quantiles in one pass over the buckets."""
+        qs = list(qs)
+        if not self.count:
+            return [0.0] * len(qs)
+        order = sorted(range(len(qs)), key=lambda k: qs[k])
+        out = [0.0] * len(qs)
+        keys = sorted(self.counts)
+        seen, j = self.zeros, 0
+        for k in order:
+            rank = qs[k] * (self.count - 1)
+            if rank < self.zeros:
+                continue
+            while j < len(keys) and seen + self.counts[keys[j]] <= rank:
+                seen += self.counts[keys[j]]
+                j += 1
+            if j == len(keys):
+                out[k] = self.high
+            else:
+                value = 2 * self._gamma ** keys[j] / (self._gamma + 1)
+                out[k] = min(max(value, self.low), self.high)
+        return out
+
+    def share_at_most(self, x: float) -> float:
+        """The share of samples <= x (bucket resolution)."""
+        if not self.count:
+            return 0.0
+        if x <= _ZERO:
+            return self.zeros / self.count
+        limit = math.ceil(math.log(x) * self._inv_log_gamma)
+        return (self.zeros + sum(c for i, c in self.counts.items() if i <= limit)) / self.count
+
+    def buckets(self) -> list[tuple[float, float, int]]:
+        """(lower_ms, upper_ms, count) per non-empty bucket, for a distribution chart."""
+        rows = [(0.0, _ZERO, self.zeros)] if self.zeros else []
+        for i in sorted(self.counts):
+            rows.append((self._gamma ** (i - 1), self._gamma ** i, self.counts[i]))
+        return rows
