@@ -169,15 +169,13 @@ def _evaluate(s: Scenario, rate: float, visits: dict[str, float]) -> dict[str, N
                 servers, replicas = node.workers * node.replicas, node.replicas
             if servers:
                 per_replica = servers // replicas
-                util = lam * hold / 1000.0 / servers if hold else 0.0
+                util = lam * hold / 1000.0 / servers if hold and lam else 0.0
                 cs2 = scv if not branch else 1.0
                 ca2 = ca2_entry if name == s.workload.entry else 1.0
                 wait = mmc_wait(per_replica, lam / replicas, hold / 1000.0, (ca2 + cs2) / 2) * 1000.0
             else:
                 util, wait = 0.0, 0.0
             resp = 0.0 if node.kind == "queue" else wait + hold
-            if not math.isfinite(resp):
-                resp = 1e12
             if abs(resp - response[name]) > 1e-9 * max(1.0, resp):
                 changed = True
             response[name] = resp
@@ -231,7 +229,11 @@ def analyse(scenario: Scenario, rate_rps: float | None = None) -> Analysis:
     visits = _visits(s)
     saturation, first = _saturation(s, visits)
     if rate_rps is None:
-        rate_rps = s.workload.rate_rps if s.workload.users is None else _closed_loop_rate(s, visits, saturation)
+        w = s.workload
+        if w.users is not None:
+            rate_rps = _closed_loop_rate(s, visits, saturation)
+        else:  # a varying load is analysed at its mean over the measured window
+            rate_rps = w.mean_rate(w.warmup_s, w.duration_s)
     nodes = _evaluate(s, rate_rps, visits)
     entry = nodes[s.workload.entry]
     findings = _findings(s, nodes, saturation, first, rate_rps)
@@ -282,9 +284,11 @@ def _findings(s: Scenario, nodes: dict[str, NodeEstimate], saturation: float, fi
             found.append(Finding("warning", "no_consumers", n, f"{n} has no consumers: it fills up and then rejects"))
     for n, est in nodes.items():
         if est.capacity and est.predicted_utilization >= 1.0:
+            load = est.predicted_utilization
+            share = f"{load:.0%} of what it can serve" if math.isfinite(load) and load < 10 else \
+                "more than it can serve (a node it calls is saturated)"
             found.append(Finding("warning", "saturated", n,
-                                 f"{n} is offered {est.predicted_utilization:.0%} of what it can serve: "
-                                 f"its queue grows until calls are rejected"))
+                                 f"{n} is offered {share}: its queue grows until calls are rejected"))
         elif est.capacity and est.predicted_utilization >= 0.8:
             found.append(Finding("info", "busy", n, f"{n} is predicted {est.predicted_utilization:.0%} busy: waits grow steeply from here"))
     peak = s.workload.peak_rate()

@@ -1,4 +1,103 @@
-"""Diagrams: the architecture as Graphviz DOT, coloured by utilization after a run."""
+"""Diagrams: the architecture as Graphviz DOT, coloured by utilization after a run.
+
+Shapes follow the kind (a cylinder for a database, a diamond for a load
+balancer, ...). After a run each node is filled from green (idle) through
+yellow to red (saturated), labelled with its utilization and mean wait, and the
+bottleneck gets a thick border. The DOT source needs no Graphviz install;
+rendering it to SVG does (`dot`), and ``st.graphviz_chart`` renders it in the
+browser.
+
+>>> from sandbox.scenario import loads
+>>> dot = to_dot(loads('''
+... name: two
+... workload: {entry: a, rate_rps: 1, duration_s: 1}
+... nodes:
+...   a: {kind: service, service_time: {dist: constant, mean_ms: 1}}
+...   b: {kind: database, service_time: {dist: constant, mean_ms: 1}}
+... edges: [{from: a, to: b, probability: 0.5}]
+... '''))
+>>> 'shape=cylinder' in dot and '"a" -> "b"' in dot and 'p=0.5' in dot
+True
+"""
+
 from __future__ import annotations
-def to_dot(scenario, results=None) -> str:
-    return ""
+
+import math
+
+import graphviz
+
+from .results import Results
+from .scenario import Scenario
+
+__all__ = ["to_dot", "utilization_colour"]
+
+_SHAPES = {"service": "box", "database": "cylinder", "cache": "box3d", "load_balancer": "diamond",
+           "queue": "cds"}
+
+
+def utilization_colour(u: float) -> str:
+    """A fill colour from green (0) through yellow (0.6) to red (1 and above).
+
+    >>> utilization_colour(0.0), utilization_colour(1.0)
+    ('#b7e4b0', '#f28b82')
+    """
+    stops = [(0.0, (0xb7, 0xe4, 0xb0)), (0.6, (0xff, 0xe0, 0x82)), (1.0, (0xf2, 0x8b, 0x82))]
+    u = 0.0 if not math.isfinite(u) or u < 0 else min(u, 1.0)
+    for (u0, c0), (u1, c1) in zip(stops, stops[1:]):
+        if u <= u1:
+            f = (u - u0) / (u1 - u0)
+            return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1))
+    return "#f28b82"  # pragma: no cover
+
+
+def _size(node: object) -> str:
+    kind = getattr(node, "kind")
+    if kind == "load_balancer":
+        return getattr(node, "policy").replace("_", " ")
+    if kind == "queue":
+        return f"capacity {getattr(node, 'capacity'):,}"
+    size = f"{node.replicas} x {node.workers} workers" if node.replicas > 1 else f"{node.workers} workers"
+    if kind == "cache":
+        size += f", hit {node.hit_ratio:.0%}"
+    return size
+
+
+def to_dot(scenario: Scenario, results: Results | None = None) -> str:
+    """DOT source of the architecture; with `results`, coloured by utilization."""
+    g = graphviz.Digraph(scenario.name, graph_attr={"rankdir": "LR", "fontname": "Helvetica", "bgcolor": "white",
+                                                     "label": scenario.name, "labelloc": "t"},
+                         node_attr={"fontname": "Helvetica", "fontsize": "11", "style": "filled",
+                                    "fillcolor": "#e8eef7", "color": "#4a5568"},
+                         edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#4a5568"})
+    g.node("__clients", "clients", shape="plaintext", style="")
+    bottleneck = results.bottleneck.node if results else None
+    for name, node in scenario.nodes.items():
+        label = f"{name}\n{node.kind.replace('_', ' ')}\n{_size(node)}"
+        attrs = {"shape": _SHAPES[node.kind]}
+        if results is not None and name in results.nodes:
+            n = results.nodes[name]
+            if n.capacity:
+                attrs["fillcolor"] = utilization_colour(n.utilization)
+                wait = n.wait_ms["mean"]
+                shown = f"{wait / 1000:.1f} s" if wait >= 1000 else f"{wait:.1f} ms"
+                label += f"\n{n.utilization:.0%} busy, wait {shown}"
+            if n.rejected:
+                label += f"\nrejected {n.rejected:,}"
+            if name == bottleneck:
+                attrs.update(penwidth="3", color="#c53030")
+                label = "BOTTLENECK\n" + label
+        g.node(name, label, **attrs)
+    rate = scenario.workload.rate_rps
+    entry_label = f"{rate:g} rps" if rate else f"{scenario.workload.users} users"
+    g.edge("__clients", scenario.workload.entry, label=entry_label)
+    for e in scenario.edges:
+        parts = []
+        if e.probability < 1:
+            parts.append(f"p={e.probability:g}")
+        if e.when != "always":
+            parts.append(e.when)
+        if e.latency_ms:
+            parts.append(f"{e.latency_ms:g} ms")
+        style = "dashed" if scenario.nodes[e.source].kind == "queue" else "solid"
+        g.edge(e.source, e.target, label=", ".join(parts), style=style)
+    return g.source

@@ -285,7 +285,8 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
     cap = c.capacity()
     util = busy / (cap * measured_s) if cap else 0.0
     held = st.response.total - st.wait.total  # time workers were held, measured calls
-    downstream = held - st.service.total if c.kind != "queue" else held - st.service.total
+    # a queue's consumers do nothing but call downstream; a station also serves itself
+    downstream = held if c.kind == "queue" else held - st.service.total
     in_node = (busy + queue) / measured_s if cap else st.response.total / measured_s
     series = {"t_s": [p[0] for p in st.series], "throughput_rps": [float(p[1]) for p in st.series],
               "p99_ms": [_ms(p[2]) for p in st.series], "queue_mean": [p[3] for p in st.series],
@@ -299,7 +300,7 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
         response_ms=_summary(st.response, "mean", "p95", "p99"),
         queue_length={"mean": queue / measured_s, "max": float(st.max_queue)},
         in_node_mean=in_node,
-        downstream_share=max(0.0, downstream / held) if held > 0 and c.kind != "queue" else 0.0,
+        downstream_share=min(1.0, max(0.0, downstream / held)) if held > 0 else 0.0,
         series=series)
 
 

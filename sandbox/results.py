@@ -226,7 +226,10 @@ def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, reques
     candidates = [n for n in nodes.values() if n.capacity and n.arrived]
     if not candidates:
         return Bottleneck(None, "no node with workers received calls")
-    top = max(candidates, key=lambda n: (n.utilization, n.rejected, n.wait_ms["mean"], n.name))
+    # the busiest node; among near-ties, the one doing its own work (a queue's consumers
+    # or a caller blocked on a callee are busy *because of* another node)
+    top = max(candidates, key=lambda n: (round(n.utilization, 2), -round(n.downstream_share, 1),
+                                         n.rejected, n.wait_ms["mean"], n.name))
     parts = [f"{top.name} is {top.utilization:.0%} busy"]
     wait = top.wait_ms["mean"]
     if wait >= 0.05:
@@ -257,7 +260,8 @@ def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis) -> lis
         sw = sim.wait_ms["mean"]
         notes = []
         if abs(pu - su) > 0.05 + 0.1 * pu:
-            notes.append(f"utilization {su:.0%} simulated vs {min(pu, 9.99):.0%} predicted")
+            shown = f"{pu:.0%}" if math.isfinite(pu) and pu < 10 else ">999%"
+            notes.append(f"utilization {su:.0%} simulated vs {shown} predicted")
         if pw is None:
             notes.append("theory says this node is saturated, so its wait grows without bound")
         elif max(pw, sw) >= 1.0 and not (0.5 <= (sw + 0.5) / (pw + 0.5) <= 2.0):

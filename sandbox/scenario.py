@@ -263,6 +263,14 @@ class Workload(_Model):
             return base + (p.to_rps - base) * frac
         return base * (1 + p.amplitude * math.cos(2 * math.pi * (t_s - p.peak_s) / p.period_s))
 
+    def mean_rate(self, start_s: float, end_s: float) -> float:
+        """The mean arrival rate over [start_s, end_s] (midpoint rule, 4000 steps)."""
+        if self.profile is None or end_s <= start_s:
+            return self.rate_rps or 0.0
+        steps = 4000
+        dt = (end_s - start_s) / steps
+        return sum(self.rate_at(start_s + (k + 0.5) * dt) for k in range(steps)) / steps
+
     def peak_rate(self) -> float:
         """The highest arrival rate the profile reaches."""
         base = self.rate_rps or 0.0
@@ -475,6 +483,29 @@ def _field_path(loc: tuple[Any, ...], data: Any) -> str:
     return ".".join(parts)
 
 
+_BY_TAG: dict[str, type[BaseModel]] = {
+    "service": ServiceNode, "database": ServiceNode, "cache": CacheNode, "load_balancer": LoadBalancerNode,
+    "queue": QueueNode, "exponential": Exponential, "constant": Constant, "lognormal": Lognormal,
+    "uniform": Uniform, "spike": Spike, "step": Step, "ramp": Ramp, "diurnal": Diurnal,
+}
+
+
+def _allowed_fields(parent: tuple[Any, ...]) -> list[str]:
+    """The field names the model at pydantic location `parent` accepts (for 'unknown field')."""
+    model: type[BaseModel] | None = Scenario
+    if parent and parent[-1] in _BY_TAG:
+        model = _BY_TAG[parent[-1]]
+    elif parent and parent[-1] == "workload":
+        model = Workload
+    elif len(parent) == 2 and parent[0] == "edges":
+        model = Edge
+    elif parent:
+        model = None
+    if model is None:
+        return []
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
 def _explain(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
     """One (field path, reason) per pydantic error, in plain words with the bad value."""
     problems: list[tuple[str, str]] = []
@@ -482,15 +513,16 @@ def _explain(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
         path = _field_path(tuple(err["loc"]), data)
         kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
         if kind == "greater_than_equal":
-            reason = f"must be at least {ctx['ge']}, got {value!r}"
+            reason = f"must be at least {ctx['ge']:g}, got {value!r}"
         elif kind == "greater_than":
-            reason = f"must be more than {ctx['gt']}, got {value!r}"
+            reason = f"must be more than {ctx['gt']:g}, got {value!r}"
         elif kind == "less_than_equal":
-            reason = f"must be at most {ctx['le']}, got {value!r}"
+            reason = f"must be at most {ctx['le']:g}, got {value!r}"
         elif kind == "less_than":
-            reason = f"must be less than {ctx['lt']}, got {value!r}"
+            reason = f"must be less than {ctx['lt']:g}, got {value!r}"
         elif kind == "extra_forbidden":
-            reason = "unknown field"
+            allowed = _allowed_fields(tuple(err["loc"][:-1]))
+            reason = "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
         elif kind == "missing":
             reason = "is required"
         elif kind == "union_tag_invalid":

@@ -1,0 +1,88 @@
+"""Text reports: results and analysis as readable tables for the terminal."""
+
+from __future__ import annotations
+
+import math
+
+from .analysis import Analysis
+from .results import Results
+from .scenario import Scenario
+
+__all__ = ["summary_text", "analysis_text"]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = lambda row: "  ".join(str(x).rjust(w) if i else str(x).ljust(w) for i, (x, w) in enumerate(zip(row, widths)))
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "inf"
+    return f"{x:,.{digits}f}"
+
+
+def _pct(x: float) -> str:
+    return ">999%" if not math.isfinite(x) or x >= 10 else f"{x:.0%}"
+
+
+def summary_text(r: Results) -> str:
+    """The results of one run as a few lines and a per-node table."""
+    q = r.requests
+    lat = r.latency_ms
+    done = q.completed / q.arrived if q.arrived else 0.0
+    warm = f", first {r.duration_s - r.measured_s:g} s left out as warm-up" if r.measured_s < r.duration_s else ""
+    slo = f" within {r.slo_ms:g} ms" if r.slo_ms else " (no slo_ms set: share completed)"
+    lines = [
+        f"{r.scenario}  (seed {r.seed}, {r.duration_s:g} simulated s{warm})",
+        f"Requests    arrived {q.arrived:,}  completed {q.completed:,} ({done:.1%})  rejected {q.rejected:,}"
+        f"  failed {q.failed:,}  in flight {q.in_flight:,}",
+        f"Throughput  {r.throughput_rps:,.1f} rps    Goodput {r.goodput:.2%}{slo}",
+        f"Latency ms  mean {_num(lat.mean)}  p50 {_num(lat.p50)}  p90 {_num(lat.p90)}  p95 {_num(lat.p95)}"
+        f"  p99 {_num(lat.p99)}  p99.9 {_num(lat.p999)}  max {_num(lat.max)}",
+        "",
+    ]
+    theory = {c.node: c for c in r.theory}
+    rows = []
+    for n in r.nodes.values():
+        t = theory.get(n.name)
+        rows.append([
+            n.name, n.kind, f"{n.replicas}x{n.capacity // max(1, n.replicas)}" if n.capacity else "-",
+            f"{n.arrived:,}", f"{n.utilization:.0%}" if n.capacity else "-",
+            f"{_num(n.wait_ms['mean'])} / {_num(n.wait_ms['p99'])}",
+            f"{_num(n.service_ms['mean'])}", f"{_num(n.queue_length['mean'])} / {n.queue_length['max']:g}",
+            f"{n.rejected:,}",
+            (f"{_pct(t.predicted_utilization)} / {_num(t.predicted_wait_ms)}" + ("" if t.agrees else "  !"))
+            if t else "-",
+        ])
+    lines.append(_table(["node", "kind", "size", "arrived", "busy", "wait ms mean/p99", "service ms",
+                         "queue mean/max", "rejected", "theory busy/wait"], rows))
+    lines += ["", f"Bottleneck  {r.bottleneck.why}" if r.bottleneck.node else f"Bottleneck  {r.bottleneck.why}"]
+    if r.causes:
+        lines += ["", "Why requests did not complete:"]
+        lines += [f"  {c.count:>9,}  {c.share:6.2%}  {c.status} at {c.node}: {c.reason}" for c in r.causes]
+    flagged = [c for c in r.theory if not c.agrees]
+    if flagged:
+        lines += ["", "Theory and simulation disagree (!):"]
+        lines += [f"  {c.node}: {c.note}" for c in flagged]
+    if r.analysis.findings:
+        lines += ["", "Findings:"]
+        lines += [f"  {f.level:<7}  {f.message}" for f in r.analysis.findings]
+    lines += ["", f"Engine      {r.engine.wall_s:.2f} s wall, {r.engine.events:,} events"]
+    return "\n".join(lines)
+
+
+def analysis_text(s: Scenario, a: Analysis) -> str:
+    """The back-of-envelope analysis as a table and findings."""
+    rows = [[e.node, e.kind, _num(e.visits, 3), _num(e.offered_rps), str(e.capacity or "-"), _num(e.hold_ms, 2),
+             _pct(e.predicted_utilization) if e.capacity else "-", _num(e.predicted_wait_ms, 2)]
+            for e in a.nodes.values()]
+    first = f" ({a.first_to_saturate} first)" if a.first_to_saturate else ""
+    lines = [f"{s.name}: analysis at {a.rate_rps:,.1f} rps (no simulation)", "",
+             _table(["node", "kind", "visits", "offered rps", "workers", "hold ms", "busy", "wait ms"], rows), "",
+             f"Predicted mean latency  {_num(a.predicted_latency_ms, 2)} ms",
+             f"Saturates at            {_num(a.saturation_rps)} rps{first}"]
+    if a.findings:
+        lines += ["", "Findings:"] + [f"  {f.level:<7}  {f.message}" for f in a.findings]
+    return "\n".join(lines)
