@@ -16,7 +16,7 @@ browser.
 ...   b: {kind: database, service_time: {dist: constant, mean_ms: 1}}
 ... edges: [{from: a, to: b, probability: 0.5}]
 ... '''))
->>> 'shape=cylinder' in dot and '"a" -> "b"' in dot and 'p=0.5' in dot
+>>> 'shape=cylinder' in dot and 'a -> b' in dot and 'p=0.5' in dot
 True
 """
 

@@ -304,6 +304,12 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
         series=series)
 
 
+def _in_call_order(spans: list[tuple]) -> list[tuple]:
+    """Spans by arrival; a caller (recorded after its callees) before the calls it made."""
+    order = sorted(range(len(spans)), key=lambda k: (spans[k][2], -spans[k][4], -k))
+    return [spans[k] for k in order]
+
+
 def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Component],
                marks: dict[str, tuple[float, float]], engine: EngineInfo) -> Results:
     w = scenario.workload
@@ -319,7 +325,7 @@ def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Compon
     bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived)
     traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency),
                     [Span(s[0], s[1], _ms(s[2] - r.t0), _ms(s[3] - r.t0), _ms(s[4] - r.t0), s[5])
-                     for s in sorted(r.spans, key=lambda s: (s[2], s[3]))])
+                     for s in _in_call_order(r.spans)])
               for r, f, latency in run.traces]
     series = {"t_s": [p[0] for p in run.series], "throughput_rps": [float(p[1]) for p in run.series],
               "p99_ms": [_ms(p[2]) for p in run.series], "arrivals": [float(p[3]) for p in run.series]}

@@ -14,11 +14,10 @@ downstream (graph, analysis, engine) trusts it.
 ... ''')
 >>> s.nodes["api"].workers, s.workload.rate_rps
 (4, 80.0)
->>> loads("name: x\\nworkload: {entry: nowhere, rate_rps: 1, duration_s: 1}\\nnodes: {}")
+>>> loads("name: x\\nworkload: {entry: nowhere, rate_rps: 1, duration_s: 1}\\nnodes: {a: {kind: queue}}")
 Traceback (most recent call last):
 ...
-sandbox.errors.ScenarioError: <text>: nodes: must name at least one node
-<text>: workload.entry: 'nowhere' is not a node (nodes: none)
+sandbox.errors.ScenarioError: <text>: workload.entry: 'nowhere' is not a node (nodes: a)
 """
 
 from __future__ import annotations
