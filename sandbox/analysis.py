@@ -151,6 +151,7 @@ def _evaluate(s: Scenario, rate: float, visits: dict[str, float]) -> dict[str, N
     for i, e in enumerate(s.edges):
         out[e.source].append((e, call_factor(s, i)))
     consumers = _consumers(s)
+    never_waits = _fed_only_by_fewer_consumers(s, consumers)
     response = {n: 0.0 for n in s.nodes}   # ms, a caller sees
     result: dict[str, NodeEstimate] = {}
     for _ in range(60):
@@ -172,7 +173,8 @@ def _evaluate(s: Scenario, rate: float, visits: dict[str, float]) -> dict[str, N
                 util = lam * hold / 1000.0 / servers if hold and lam else 0.0
                 cs2 = scv if not branch else 1.0
                 ca2 = ca2_entry if name == s.workload.entry else 1.0
-                wait = mmc_wait(per_replica, lam / replicas, hold / 1000.0, (ca2 + cs2) / 2) * 1000.0
+                wait = 0.0 if name in never_waits else \
+                    mmc_wait(per_replica, lam / replicas, hold / 1000.0, (ca2 + cs2) / 2) * 1000.0
             else:
                 util, wait = 0.0, 0.0
             resp = 0.0 if node.kind == "queue" else wait + hold
@@ -200,6 +202,20 @@ def _consumers(s: Scenario) -> dict[str, int]:
             t = s.nodes[e.target]
             total += t.workers * t.replicas if hasattr(t, "workers") else 1
         out[name] = max(total, 1)
+    return out
+
+
+def _fed_only_by_fewer_consumers(s: Scenario, consumers: dict[str, int]) -> set[str]:
+    """Nodes called only by queue consumers, no more of them than the node has workers:
+    at most one call per worker is ever in flight, so nobody waits."""
+    out = set()
+    for name, node in s.nodes.items():
+        callers = [e.source for e in s.edges if e.target == name]
+        if not callers or not hasattr(node, "workers") or node.replicas > 1:
+            continue
+        if all(s.nodes[c].kind == "queue" for c in callers) and \
+                sum(consumers[c] for c in set(callers)) <= node.workers:
+            out.add(name)
     return out
 
 

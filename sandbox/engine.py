@@ -276,6 +276,20 @@ def _summary(h: LogHistogram, *stats: str) -> dict[str, float]:
     return out
 
 
+def _peak(t_s: list[float], values: list[float], width: int) -> tuple[float, float]:
+    """The highest mean of `width` consecutive points, and the time of the last of them."""
+    if len(values) < width:
+        return (sum(values) / len(values), t_s[-1]) if values else (0.0, 0.0)
+    best, at = -1.0, 0.0
+    window = sum(values[:width])
+    for k in range(width, len(values) + 1):
+        if k > width:
+            window += values[k - 1] - values[k - 1 - width]
+        if window / width > best + 1e-12:
+            best, at = window / width, t_s[k - 1]
+    return best, at
+
+
 def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, float],
                  end: float) -> NodeResult:
     st = c.stats
@@ -291,8 +305,10 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
     series = {"t_s": [p[0] for p in st.series], "throughput_rps": [float(p[1]) for p in st.series],
               "p99_ms": [_ms(p[2]) for p in st.series], "queue_mean": [p[3] for p in st.series],
               "utilization": [p[4] for p in st.series]}
+    peak, peak_at = _peak(series["t_s"], series["utilization"], 5)
     return NodeResult(
         name=name, kind=c.kind, replicas=c.replica_count(), capacity=cap,
+        peak_utilization=peak, peak_at_s=peak_at,
         arrived=st.arrived, completed=st.completed, rejected=st.rejected, failed=st.failed,
         utilization=util, throughput_rps=st.completed / measured_s,
         wait_ms=_summary(st.wait, "mean", "p95", "p99"),
@@ -322,7 +338,10 @@ def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Compon
     causes = sorted((Cause(f.status, f.node, f.reason, n, n / max(1, run.arrived)) for f, n in run.causes.items()),
                     key=lambda c: (-c.count, c.status, c.node, c.reason))
     analysis = analyse(scenario)
-    bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived)
+    callers: dict[str, list[str]] = {}
+    for e in scenario.edges:
+        callers.setdefault(e.target, []).append(e.source)
+    bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers)
     traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency),
                     [Span(s[0], s[1], _ms(s[2] - r.t0), _ms(s[3] - r.t0), _ms(s[4] - r.t0), s[5])
                      for s in _in_call_order(r.spans)])
@@ -336,4 +355,13 @@ def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Compon
         latency_ms=Latency(**lat),
         latency_histogram=[(_ms(lo), _ms(hi), n) for lo, hi, n in run.latency.buckets()],
         nodes=nodes, causes=causes, bottleneck=bottleneck, series=series, traces=traces,
-        analysis=analysis, theory=compare_with_theory(nodes, analysis), engine=engine)
+        analysis=analysis, theory=compare_with_theory(nodes, analysis, _theory_context(w)), engine=engine)
+
+
+def _theory_context(w) -> str:
+    """What the steady-state analysis leaves out of this workload."""
+    if w.users is not None:
+        return "closed loop: at most `users` requests are in the system, so fewer wait than open arrivals would"
+    if w.profile is not None:
+        return f"the load varies ({w.profile.shape}); theory uses its mean rate, queues build at its peak"
+    return ""

@@ -66,6 +66,8 @@ class NodeResult:
     rejected: int
     failed: int
     utilization: float            # busy worker time / available worker time
+    peak_utilization: float       # the highest 5-second mean of utilization
+    peak_at_s: float              # when that 5-second window ended
     throughput_rps: float
     wait_ms: dict[str, float]     # mean, p95, p99 before a worker (message age for a queue)
     service_ms: dict[str, float]  # mean, p99 of the node's own work
@@ -216,7 +218,12 @@ def _analysis_json(a: Analysis) -> dict[str, Any]:
     })
 
 
-def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, requests_arrived: int) -> Bottleneck:
+def _duration(ms: float) -> str:
+    return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms" if ms >= 1 else f"{ms:.2f} ms"
+
+
+def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, requests_arrived: int,
+                    callers: dict[str, list[str]] | None = None) -> Bottleneck:
     """The busiest node that holds workers, and why it limits the system.
 
     The sentence names how busy it is, how long calls wait there and what share
@@ -228,9 +235,12 @@ def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, reques
         return Bottleneck(None, "no node with workers received calls")
     # the busiest node; among near-ties, the one doing its own work (a queue's consumers
     # or a caller blocked on a callee are busy *because of* another node)
-    top = max(candidates, key=lambda n: (round(n.utilization, 2), -round(n.downstream_share, 1),
+    top = max(candidates, key=lambda n: (round(max(n.utilization, n.peak_utilization - 0.15), 2),
+                                         -round(n.downstream_share, 1),
                                          n.rejected, n.wait_ms["mean"], n.name))
     parts = [f"{top.name} is {top.utilization:.0%} busy"]
+    if top.peak_utilization >= 0.9 and top.peak_utilization - top.utilization >= 0.15:
+        parts[0] += f" on average and {top.peak_utilization:.0%} at the peak (around t={top.peak_at_s:.0f} s)"
     wait = top.wait_ms["mean"]
     if wait >= 0.05:
         share = ""
@@ -238,18 +248,27 @@ def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, reques
             per_request = wait * top.arrived / max(1, requests_arrived)  # wait x visits per request
             share = f", {min(1.0, per_request / latency_mean_ms):.0%} of their time"
         noun = "messages wait" if top.kind == "queue" else "requests wait"
-        parts.append(f"{noun} {wait:.0f} ms there{share}" if wait >= 1 else f"{noun} {wait:.2f} ms there{share}")
+        parts.append(f"{noun} {_duration(wait)} there{share}")
+    for q in (callers or {}).get(top.name, []):
+        feeder = nodes.get(q)
+        if feeder is not None and feeder.kind == "queue" and feeder.wait_ms["mean"] >= max(1.0, 2 * wait):
+            parts.append(f"messages wait {_duration(feeder.wait_ms['mean'])} for it in {q} "
+                         f"(up to {feeder.queue_length['max']:,.0f} queued)")
     if top.rejected:
         parts.append(f"it turned away {top.rejected} calls ({top.rejected / max(1, top.arrived):.1%}) with its queue full")
     if top.downstream_share >= 0.5:
         parts.append(f"its workers spend {top.downstream_share:.0%} of their busy time waiting on calls downstream")
-    if top.utilization < 0.5 and not top.rejected:
+    if top.peak_utilization < 0.5 and not top.rejected:
         parts.append("no node is near saturation, so latency is mostly service time")
     return Bottleneck(top.name, "; ".join(parts))
 
 
-def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis) -> list[Comparison]:
-    """Per node, the analysis beside the simulation, flagged where they disagree."""
+def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis, context: str = "") -> list[Comparison]:
+    """Per node, the analysis beside the simulation, flagged where they disagree.
+
+    `context` is appended to each disagreement: what in the workload the
+    steady-state theory leaves out (a varying load, a closed loop).
+    """
     out = []
     for name, sim in nodes.items():
         est = analysis.nodes.get(name)
@@ -262,11 +281,16 @@ def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis) -> lis
         if abs(pu - su) > 0.05 + 0.1 * pu:
             shown = f"{pu:.0%}" if math.isfinite(pu) and pu < 10 else ">999%"
             notes.append(f"utilization {su:.0%} simulated vs {shown} predicted")
-        if pw is None:
+        if pw is None or pu >= 1.0:
+            if su >= 0.95:  # saturated in both: the backlog builds in its queue or upstream
+                out.append(Comparison(name, pu, su, pw, sw, True, "saturated, as theory predicts"))
+                continue
             notes.append("theory says this node is saturated, so its wait grows without bound")
         elif max(pw, sw) >= 1.0 and not (0.5 <= (sw + 0.5) / (pw + 0.5) <= 2.0):
             notes.append(f"wait {sw:.1f} ms simulated vs {pw:.1f} ms predicted")
         if notes and sim.rejected:
             notes.append("the queue limit turned calls away, which theory without a limit ignores")
+        if notes and context:
+            notes.append(context)
         out.append(Comparison(name, pu, su, pw, sw, not notes, "; ".join(notes) if notes else "agrees"))
     return out
