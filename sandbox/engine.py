@@ -20,7 +20,6 @@ True
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Generator
@@ -35,7 +34,7 @@ from .randomness import Streams, service_sampler
 from .results import (Bottleneck, Cause, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace,
                       compare_with_theory, find_bottleneck)
 from .scenario import Scenario, with_overrides
-from .stats import LogHistogram
+from .stats import LogHistogram, window_quantile
 from .workload import closed_loop_user, open_arrivals
 
 __all__ = ["simulate", "Limits", "compile_components"]
@@ -143,8 +142,7 @@ class _Run:
         latency = self.env._now - request.t0
         if failure is None:
             self.completed += 1
-            self.latency.add(latency)
-            i = math.ceil(math.log(latency) * self.latency._inv_log_gamma) if latency > 1e-9 else -10 ** 9
+            i = self.latency.add(latency)
             self.window[i] = self.window.get(i, 0) + 1
             if self.slo_s is None or latency <= self.slo_s:
                 self.good += 1
@@ -158,8 +156,7 @@ class _Run:
             self.traces.append((request, failure, latency))
 
     def close_window(self, t_s: float) -> None:
-        from .components.base import _window_quantile
-        p99 = _window_quantile(self.window, 0.99, self.latency)
+        p99 = window_quantile(self.window, 0.99, self.latency)
         self.series.append((t_s, self.completed - self._mark_completed, p99, self.window_arrivals))
         self._mark_completed = self.completed
         self.window = {}

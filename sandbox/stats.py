@@ -20,16 +20,19 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-__all__ = ["LogHistogram", "RELATIVE_ERROR"]
+__all__ = ["LogHistogram", "RELATIVE_ERROR", "ZERO_BUCKET", "window_quantile"]
 
 RELATIVE_ERROR = 0.01
 _ZERO = 1e-9
+ZERO_BUCKET = -(10 ** 9)  # the index `add` returns for a zero
+_log = math.log
+_ceil = math.ceil
 
 
 class LogHistogram:
     """Counts of positive values in geometric buckets, plus exact count, sum, min and max."""
 
-    __slots__ = ("counts", "zeros", "count", "total", "low", "high", "_inv_log_gamma", "_gamma")
+    __slots__ = ("counts", "zeros", "count", "total", "high", "_inv_log_gamma", "_gamma")
 
     def __init__(self, relative_error: float = RELATIVE_ERROR) -> None:
         if not 0 < relative_error < 1:
@@ -40,23 +43,37 @@ class LogHistogram:
         self.zeros = 0
         self.count = 0
         self.total = 0.0
-        self.low = math.inf
         self.high = 0.0
 
-    def add(self, x: float) -> None:
-        """Record one value (negative values count as zero)."""
+    def add(self, x: float) -> int:
+        """Record one value (negative values count as zero); returns its bucket index."""
         self.count += 1
         self.total += x
-        if x < self.low:
-            self.low = x
-        if x > self.high:
-            self.high = x
-        if x <= _ZERO:
-            self.zeros += 1
-            return
-        i = math.ceil(math.log(x) * self._inv_log_gamma)
-        counts = self.counts
-        counts[i] = counts.get(i, 0) + 1
+        if x > _ZERO:
+            if x > self.high:
+                self.high = x
+            i = _ceil(_log(x) * self._inv_log_gamma)
+            counts = self.counts
+            counts[i] = counts.get(i, 0) + 1
+            return i
+        self.zeros += 1
+        return ZERO_BUCKET
+
+    def add_zero(self) -> None:
+        """Record a zero (a call that did not wait): the cheap common case."""
+        self.count += 1
+        self.zeros += 1
+
+    @property
+    def low(self) -> float:
+        """The smallest value recorded, to bucket resolution (0 when any zero was)."""
+        if self.zeros or not self.counts:
+            return 0.0
+        return self._gamma ** (min(self.counts) - 1)
+
+    def value(self, index: int) -> float:
+        """The representative value of bucket `index` (within the relative error of its members)."""
+        return 0.0 if index == ZERO_BUCKET else 2 * self._gamma ** index / (self._gamma + 1)
 
     def merge(self, other: "LogHistogram") -> None:
         """Add another histogram's samples to this one (same relative error)."""
@@ -65,7 +82,6 @@ class LogHistogram:
         self.zeros += other.zeros
         self.count += other.count
         self.total += other.total
-        self.low = min(self.low, other.low)
         self.high = max(self.high, other.high)
 
     @property
@@ -125,3 +141,17 @@ class LogHistogram:
         for i in sorted(self.counts):
             rows.append((self._gamma ** (i - 1), self._gamma ** i, self.counts[i]))
         return rows
+
+
+def window_quantile(window: dict[int, int], q: float, like: LogHistogram) -> float:
+    """The q-quantile of bucket counts gathered with `like`'s indices (a 1-second window)."""
+    total = sum(window.values())
+    if not total:
+        return 0.0
+    rank = q * (total - 1)
+    seen = 0
+    for i in sorted(window):
+        seen += window[i]
+        if seen > rank:
+            return like.value(i)
+    return 0.0  # pragma: no cover - the loop always reaches rank

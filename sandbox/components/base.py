@@ -10,12 +10,11 @@ and a synchronous call keeps the caller's worker held until the callee answers.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, Callable, Generator, Optional
 
 from simpy import AllOf, Environment, Timeout
 
-from ..stats import LogHistogram
+from ..stats import LogHistogram, window_quantile
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Draw
@@ -87,14 +86,16 @@ class NodeStats:
             self.queue_area += self.queued * dt
             self.t_last = now
 
-    def add_response(self, seconds: float) -> None:
-        """Record a response time in the run histogram and the current window."""
-        self.response.add(seconds)
-        if seconds > 1e-9:
-            i = math.ceil(math.log(seconds) * self.response._inv_log_gamma)
+    def record(self, wait: float, service: float, response: float) -> None:
+        """Record one finished call: its wait, own service time and time in the node."""
+        if wait > 1e-9:
+            self.wait.add(wait)
         else:
-            i = -(10 ** 9)
-        self.window[i] = self.window.get(i, 0) + 1
+            self.wait.add_zero()
+        self.service.add(service)
+        i = self.response.add(response)
+        window = self.window
+        window[i] = window.get(i, 0) + 1
 
     def close_window(self, t_s: float, capacity: int) -> None:
         """Append one 1-second point of the time series, then start a new window."""
@@ -103,25 +104,10 @@ class NodeStats:
         queue = self.queue_area - self._mark_queue
         completed = self.completed - self._mark_completed
         self._mark_busy, self._mark_queue, self._mark_completed = self.busy_area, self.queue_area, self.completed
-        p99 = _window_quantile(self.window, 0.99, self.response)
+        p99 = window_quantile(self.window, 0.99, self.response)
         self.window = {}
         util = busy / capacity if capacity else 0.0
         self.series.append((t_s, completed, p99, queue, util))
-
-
-def _window_quantile(window: dict[int, int], q: float, like: LogHistogram) -> float:
-    """The q-quantile of one window's bucket counts, in seconds."""
-    total = sum(window.values())
-    if not total:
-        return 0.0
-    rank = q * (total - 1)
-    seen = 0
-    gamma = like._gamma
-    for i in sorted(window):
-        seen += window[i]
-        if seen > rank:
-            return 0.0 if i < -10 ** 8 else 2 * gamma ** i / (gamma + 1)
-    return 0.0
 
 
 class OutEdge:

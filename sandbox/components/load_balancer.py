@@ -104,8 +104,7 @@ class LoadBalancer(Component):
                 stats.completed += 1
             else:
                 stats.failed += 1
-            stats.wait.add(0.0)
-            stats.add_response(env._now - t_arrive)
+            stats.record(0.0, 0.0, env._now - t_arrive)
         if request.spans is not None:
             request.spans.append((self.name, 0, t_arrive, t_arrive, env._now,
                                   "ok" if failure is None else "failed"))

@@ -94,9 +94,8 @@ class MessageQueue(Component):
                     stats.completed += 1
                 else:
                     stats.failed += 1
-                stats.wait.add(t_start - message.t0)   # message age when taken
-                stats.service.add(t_end - t_start)
-                stats.add_response(t_end - message.t0)
+                # wait = the message's age when taken; service = the consumer's calls
+                stats.record(t_start - message.t0, t_end - t_start, t_end - message.t0)
             if message.spans is not None:
                 message.spans.append((self.name, 0, message.t0, t_start, t_end,
                                       "ok" if failure is None else "failed"))
