@@ -74,6 +74,7 @@ class Analysis:
     saturation_rps: float
     first_to_saturate: str | None
     predicted_latency_ms: float
+    cost_per_hour: float = 0.0     # dollars, at the configured replica counts
     findings: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,18 +124,27 @@ def mmc_wait(servers: int, rate: float, hold: float, variability: float = 1.0) -
     return erlang_c(servers, a) * hold / (servers - a) * variability
 
 
-def _visits(s: Scenario) -> dict[str, float]:
+def _visits(s: Scenario, rate: float = 0.0) -> dict[str, float]:
+    """Visits per entering request; a rate limiter passes at most its rate (at entry rate `rate`)."""
     names = list(s.nodes)
     idx = {n: i for i, n in enumerate(names)}
-    P = np.zeros((len(names), len(names)))
-    for i, e in enumerate(s.edges):
-        P[idx[e.source], idx[e.target]] += call_factor(s, i)
     e0 = np.zeros(len(names))
     e0[idx[s.workload.entry]] = 1.0
-    try:
-        v = np.linalg.solve(np.eye(len(names)) - P.T, e0)
-    except np.linalg.LinAlgError:
-        v = np.full(len(names), math.inf)
+    passing = {n: 1.0 for n, node in s.nodes.items() if node.kind == "rate_limiter"}
+    v = np.zeros(len(names))
+    for _ in range(1 + 3 * len(passing)):  # limiter caps settle in a few rounds
+        P = np.zeros((len(names), len(names)))
+        for i, e in enumerate(s.edges):
+            P[idx[e.source], idx[e.target]] += call_factor(s, i) * passing.get(e.source, 1.0)
+        try:
+            v = np.linalg.solve(np.eye(len(names)) - P.T, e0)
+        except np.linalg.LinAlgError:
+            v = np.full(len(names), math.inf)
+        if not passing:
+            break
+        for n in passing:
+            offered = rate * v[idx[n]]
+            passing[n] = min(1.0, s.nodes[n].rate_rps / offered) if offered > 0 else 1.0
     return {n: float(max(v[idx[n]], 0.0)) if math.isfinite(v[idx[n]]) else math.inf for n in names}
 
 
@@ -144,8 +154,9 @@ def _service_ms(node: Any) -> tuple[float, float]:
     return (st.mean(), st.scv()) if st is not None else (0.0, 0.0)
 
 
-def _evaluate(s: Scenario, rate: float, visits: dict[str, float]) -> dict[str, NodeEstimate]:
+def _evaluate(s: Scenario, rate: float) -> dict[str, NodeEstimate]:
     """Per-node estimates at entry rate `rate` (fixed point over response times)."""
+    visits = _visits(s, rate)
     ca2_entry = 0.0 if s.workload.arrival == "constant" and s.workload.profile is None else 1.0
     out = {n: [] for n in s.nodes}
     for i, e in enumerate(s.edges):
@@ -164,7 +175,7 @@ def _evaluate(s: Scenario, rate: float, visits: dict[str, float]) -> dict[str, N
             lam = rate * visits[name]
             if node.kind == "queue":
                 servers, replicas = consumers[name], 1
-            elif node.kind == "load_balancer":
+            elif node.kind in ("load_balancer", "rate_limiter"):
                 servers, replicas = 0, 1
             else:
                 servers, replicas = node.workers * node.replicas, node.replicas
@@ -224,14 +235,14 @@ def consumers(s: Scenario) -> dict[str, int]:
     return _consumers(s)
 
 
-def _closed_loop_rate(s: Scenario, visits: dict[str, float], saturation: float) -> float:
+def _closed_loop_rate(s: Scenario, saturation: float) -> float:
     """Throughput of `users` closed-loop users: solve rate = users / (think + R(rate))."""
     users, think_s = s.workload.users or 0, s.workload.think_time_ms / 1000.0
     lo, hi = 0.0, min(saturation, users / think_s if think_s else saturation)
     entry = s.workload.entry
     for _ in range(60):
         mid = (lo + hi) / 2
-        r_s = _evaluate(s, mid, visits)[entry].predicted_response_ms / 1000.0
+        r_s = _evaluate(s, mid)[entry].predicted_response_ms / 1000.0
         if mid * (think_s + r_s) < users:
             lo = mid
         else:
@@ -242,36 +253,52 @@ def _closed_loop_rate(s: Scenario, visits: dict[str, float], saturation: float) 
 def analyse(scenario: Scenario, rate_rps: float | None = None) -> Analysis:
     """Theory's view of `scenario` at `rate_rps` (default: the workload's rate)."""
     s = scenario
-    visits = _visits(s)
-    saturation, first = _saturation(s, visits)
+    saturation, first = _saturation(s)
     if rate_rps is None:
         w = s.workload
         if w.users is not None:
-            rate_rps = _closed_loop_rate(s, visits, saturation)
+            rate_rps = _closed_loop_rate(s, saturation)
         else:  # a varying load is analysed at its mean over the measured window
             rate_rps = w.mean_rate(w.warmup_s, w.duration_s)
-    nodes = _evaluate(s, rate_rps, visits)
+    nodes = _evaluate(s, rate_rps)
     entry = nodes[s.workload.entry]
     findings = _findings(s, nodes, saturation, first, rate_rps)
-    return Analysis(rate_rps, nodes, saturation, first, entry.predicted_response_ms, findings)
+    return Analysis(rate_rps, nodes, saturation, first, entry.predicted_response_ms, static_cost(s), findings)
 
 
-def _saturation(s: Scenario, visits: dict[str, float]) -> tuple[float, str | None]:
-    """The entry rate at which the first node reaches 100% busy, and that node."""
+def static_cost(s: Scenario) -> float:
+    """Dollars per hour at the configured replica counts (prices per replica-hour)."""
+    from .scenario import DEFAULT_COST_PER_HOUR
+    total = 0.0
+    for node in s.nodes.values():
+        price = node.cost_per_hour if node.cost_per_hour is not None else DEFAULT_COST_PER_HOUR[node.kind]
+        total += price * getattr(node, "replicas", 1)
+    return total
+
+
+def _saturation(s: Scenario) -> tuple[float, str | None]:
+    """The entry rate at which the first node reaches 100% busy, and that node
+    (inf and None when rate limiters shed load before any node saturates)."""
+    visits = _visits(s)
     bounds = []
-    for name, est in _evaluate(s, 1e-9, visits).items():
+    for name, est in _evaluate(s, 1e-9).items():
         if est.capacity and est.hold_ms > 0 and visits[name] > 0 and math.isfinite(visits[name]):
             bounds.append(est.capacity / (visits[name] * est.hold_ms / 1000.0))
     if not bounds:
         return math.inf, None
+    busiest = lambda rate: max(e.predicted_utilization for e in _evaluate(s, rate).values())
     lo, hi = 0.0, min(bounds)
-    for _ in range(60):
+    if busiest(hi) < 1.0:  # rate limiters shed load: saturation lies further out, if anywhere
+        lo, hi = hi, hi * 1e6
+        if busiest(hi) < 1.0:
+            return math.inf, None
+    for _ in range(80):
         mid = (lo + hi) / 2
-        if max(e.predicted_utilization for e in _evaluate(s, mid, visits).values()) < 1.0:
+        if busiest(mid) < 1.0:
             lo = mid
         else:
             hi = mid
-    at = _evaluate(s, hi, visits)
+    at = _evaluate(s, hi)
     first = max(at, key=lambda n: (at[n].predicted_utilization, n))
     return lo, first
 
@@ -307,6 +334,15 @@ def _findings(s: Scenario, nodes: dict[str, NodeEstimate], saturation: float, fi
                                  f"{n} is offered {share}: its queue grows until calls are rejected"))
         elif est.capacity and est.predicted_utilization >= 0.8:
             found.append(Finding("info", "busy", n, f"{n} is predicted {est.predicted_utilization:.0%} busy: waits grow steeply from here"))
+    for n, node in s.nodes.items():
+        if node.kind == "rate_limiter":
+            offered = nodes[n].offered_rps
+            if offered > node.rate_rps:
+                found.append(Finding("info", "rate_limited", n,
+                                     f"{n} admits {node.rate_rps:g} rps of the {offered:.0f} offered: "
+                                     f"about {1 - node.rate_rps / offered:.0%} are rejected"))
+        for f in getattr(node, "failures", []):
+            found.append(Finding("info", "fault", n, f"{n} is scheduled {f.mode} from {f.at_s:g} s for {f.for_s:g} s"))
     peak = s.workload.peak_rate()
     if s.workload.profile is not None and peak > saturation and first:
         found.append(Finding("warning", "peak_over_capacity", first,

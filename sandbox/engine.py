@@ -27,13 +27,16 @@ from typing import Callable, Generator
 from simpy import Environment, Timeout
 
 from .analysis import analyse, consumers as queue_consumers
-from .components import Cache, Component, Failure, LoadBalancer, MessageQueue, OutEdge, Request, Station
+from .components import (Cache, Component, Failure, LoadBalancer, MessageQueue, OutEdge, Policy, RateLimiter,
+                         Request, Station)
+from .components.autoscaler import autoscale
+from .components.faults import schedule_faults
 from .components.load_balancer import make_picker
 from .errors import SimulationError
 from .randomness import Streams, service_sampler
-from .results import (Bottleneck, Cause, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace,
+from .results import (Bottleneck, Cause, EdgeResult, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace,
                       compare_with_theory, find_bottleneck)
-from .scenario import Scenario, with_overrides
+from .scenario import DEFAULT_COST_PER_HOUR, Scenario, with_overrides
 from .stats import LogHistogram, window_quantile
 from .workload import closed_loop_user, open_arrivals
 
@@ -57,16 +60,24 @@ def compile_components(scenario: Scenario, env: Environment, streams: Streams) -
         route = streams.sampler(f"node:{name}:route", "random")
         if node.kind == "load_balancer":
             comps[name] = LoadBalancer(env, name, node.policy, route)
+        elif node.kind == "rate_limiter":
+            comps[name] = RateLimiter(env, name, node.rate_rps, node.burst, route)
         elif node.kind == "queue":
             comps[name] = MessageQueue(env, name, node.capacity, route)
         else:
             kw = dict(replicas=node.replicas, workers=node.workers, queue_limit=node.queue_limit,
                       service=service_sampler(streams, f"node:{name}:service", node.service_time),
-                      route=route, parallel=node.parallel)
+                      route=route, parallel=node.parallel, error_rate=node.error_rate,
+                      errors=streams.sampler(f"node:{name}:errors", "random"))
             if node.kind == "cache":
-                comps[name] = Cache(env, name, node.hit_ratio, streams.sampler(f"node:{name}:hit", "random"), **kw)
+                station = Cache(env, name, node.hit_ratio, streams.sampler(f"node:{name}:hit", "random"), **kw)
             else:
-                comps[name] = Station(env, name, node.kind, **kw)
+                station = Station(env, name, node.kind, **kw)
+            comps[name] = station
+            if node.failures:
+                schedule_faults(env, station, node.failures)
+            if getattr(node, "autoscale", None) is not None:
+                env.process(autoscale(env, station, node.autoscale))
     for name, comp in comps.items():
         edges = []
         for i, e in enumerate(scenario.edges):
@@ -77,7 +88,10 @@ def compile_components(scenario: Scenario, env: Environment, streams: Streams) -
                 pick = make_picker(comp.policy, target, streams.sampler(f"node:{name}:pick:{e.target}", "random"))
             else:
                 pick = target.next_replica
-            edges.append(OutEdge(target, pick, e.probability, e.latency_ms / 1000.0, e.when, i))
+            out = OutEdge(target, pick, e.probability, e.latency_ms / 1000.0, e.when, i)
+            if e.resilient:
+                out.policy = Policy(env, out, e, streams.sampler(f"edge:{i}:{e.source}->{e.target}:jitter", "random"))
+            edges.append(out)
         if isinstance(comp, Cache):
             comp.set_edges(edges)
         else:
@@ -109,6 +123,7 @@ class _Run:
         self.window: dict[int, int] = {}
         self.window_arrivals = 0
         self.series: list[tuple[float, int, float, int]] = []
+        self.edge_series: dict[int, list[tuple[float, int, str]]] = {}
         self._mark_completed = 0
 
     def new_request(self, now: float) -> Request:
@@ -163,25 +178,36 @@ class _Run:
         self.window_arrivals = 0
 
 
+def _policies(comps: dict[str, Component]) -> list[tuple[OutEdge, Policy]]:
+    """Every resilient edge with its policy, in scenario order."""
+    found = [(e, e.policy) for c in comps.values() for e in c.edges if e.policy is not None]
+    return sorted(found, key=lambda pair: pair[0].index)
+
+
 def _ticker(env: Environment, run: _Run, comps: dict[str, Component], warmup: float, end: float,
-            marks: dict[str, tuple[float, float]]) -> Generator:
+            marks: dict[str, tuple[float, float, float, float]]) -> Generator:
     """At warm-up, mark the time integrals; then close a 1-second window every second."""
     if warmup:
         yield Timeout(env, warmup)
     for name, c in comps.items():
-        c.stats.advance(warmup)
-        c.stats._mark_busy, c.stats._mark_queue = c.stats.busy_area, c.stats.queue_area
-        c.stats._mark_completed = c.stats.completed
-        c.stats.window = {}
-        marks[name] = (c.stats.busy_area, c.stats.queue_area)
+        c.stats.mark(warmup)
+        marks[name] = c.stats.areas_at(warmup)
     run.window, run.window_arrivals, run._mark_completed = {}, 0, run.completed
+    policies = _policies(comps)
+    last_attempts = {e.index: p.counters.attempts for e, p in policies}
     t = warmup
     while t + 1.0 <= end + 1e-9:
         yield Timeout(env, 1.0)
         t += 1.0
+        now = env._now
         for c in comps.values():
-            c.stats.close_window(env._now, c.capacity())
-        run.close_window(env._now)
+            c.stats.close_window(now)
+        run.close_window(now)
+        for e, p in policies:
+            attempts = p.counters.attempts
+            state = p.breaker.state if p.breaker is not None else "closed"
+            run.edge_series.setdefault(e.index, []).append((now, attempts - last_attempts[e.index], state))
+            last_attempts[e.index] = attempts
 
 
 def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | None = None,
@@ -216,7 +242,7 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
             env.process(closed_loop_user(env, w, think, run.visit_now))
     else:
         env.process(open_arrivals(env, w, streams, run.start))
-    marks: dict[str, tuple[float, float]] = {}
+    marks: dict[str, tuple[float, float, float, float]] = {}
     env.process(_ticker(env, run, comps, w.warmup_s, w.duration_s, marks))
     _run_until(env, w.duration_s, limits, progress, wall0)
     wall = time.perf_counter() - wall0
@@ -287,21 +313,21 @@ def _peak(t_s: list[float], values: list[float], width: int) -> tuple[float, flo
     return best, at
 
 
-def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, float],
-                 end: float) -> NodeResult:
+def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, float, float, float],
+                 end: float, price_per_hour: float) -> NodeResult:
     st = c.stats
-    st.advance(end)
-    busy = st.busy_area - mark[0]
-    queue = st.queue_area - mark[1]
+    areas = st.areas_at(end)
+    busy, queue, cap_area, replica_area = (x - m for x, m in zip(areas, mark))
     cap = c.capacity()
-    util = busy / (cap * measured_s) if cap else 0.0
+    util = busy / cap_area if cap_area > 0 else 0.0
+    replicas_mean = replica_area / measured_s
     held = st.response.total - st.wait.total  # time workers were held, measured calls
     # a queue's consumers do nothing but call downstream; a station also serves itself
     downstream = held if c.kind == "queue" else held - st.service.total
     in_node = (busy + queue) / measured_s if cap else st.response.total / measured_s
     series = {"t_s": [p[0] for p in st.series], "throughput_rps": [float(p[1]) for p in st.series],
               "p99_ms": [_ms(p[2]) for p in st.series], "queue_mean": [p[3] for p in st.series],
-              "utilization": [p[4] for p in st.series]}
+              "utilization": [p[4] for p in st.series], "replicas": [p[5] for p in st.series]}
     peak, peak_at = _peak(series["t_s"], series["utilization"], 5)
     return NodeResult(
         name=name, kind=c.kind, replicas=c.replica_count(), capacity=cap,
@@ -314,7 +340,34 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
         queue_length={"mean": queue / measured_s, "max": float(st.max_queue)},
         in_node_mean=in_node,
         downstream_share=min(1.0, max(0.0, downstream / held)) if held > 0 else 0.0,
+        replicas_mean=replicas_mean, cost_per_hour=price_per_hour * replicas_mean,
         series=series)
+
+
+def _edge_results(scenario: Scenario, comps: dict[str, Component], run: _Run, start: float,
+                  end: float) -> list[EdgeResult]:
+    """Calls and attempts per edge; resilience figures where the edge has a policy."""
+    by_index = {e.index: e for c in comps.values() for e in c.edges}
+    out = []
+    for i, spec in enumerate(scenario.edges):
+        e = by_index[i]
+        p = e.policy
+        if p is None:
+            out.append(EdgeResult(spec.source, spec.target, i, e.calls, e.calls, 1.0 if e.calls else 0.0,
+                                  0, 0, {}, 0, 0.0, 0, 0, 0, 0, 0.0, [], {}))
+            continue
+        k = p.counters
+        b = p.breaker
+        points = run.edge_series.get(i, [])
+        transitions = [[t, state] for t, state in b.transitions[:200]] if b else []
+        out.append(EdgeResult(
+            spec.source, spec.target, i, e.calls, k.attempts, k.attempts / e.calls if e.calls else 0.0,
+            k.successes, k.retries, dict(sorted(k.by_cause.items())), k.wasted_calls, _ms(k.wasted_s),
+            k.hedges, k.hedge_wins, k.short_circuited, b.times_opened if b else 0,
+            b.open_seconds(start, end) if b else 0.0, transitions,
+            {"t_s": [q[0] for q in points], "attempts_per_s": [float(q[1]) for q in points],
+             "breaker": [q[2] for q in points]}))
+    return out
 
 
 def _in_call_order(spans: list[tuple]) -> list[tuple]:
@@ -328,7 +381,11 @@ def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Compon
     w = scenario.workload
     measured_s = w.duration_s - w.warmup_s
     end = w.duration_s
-    nodes = {n: _node_result(n, c, measured_s, marks.get(n, (0.0, 0.0)), end) for n, c in comps.items()}
+    nodes = {n: _node_result(n, c, measured_s, marks.get(n, (0.0, 0.0, 0.0, 0.0)), end, _price(scenario, n))
+             for n, c in comps.items()}
+    edges = _edge_results(scenario, comps, run, w.warmup_s, end)
+    cost_per_hour = sum(n.cost_per_hour for n in nodes.values())
+    spent = cost_per_hour * measured_s / 3600.0
     lat = _summary(run.latency, "mean", "p50", "p90", "p95", "p99", "p999", "max")
     in_flight = run.arrived - run.finished
     requests = Requests(run.arrived, run.completed, run.rejected, run.failed, in_flight)
@@ -352,7 +409,16 @@ def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Compon
         latency_ms=Latency(**lat),
         latency_histogram=[(_ms(lo), _ms(hi), n) for lo, hi, n in run.latency.buckets()],
         nodes=nodes, causes=causes, bottleneck=bottleneck, series=series, traces=traces,
+        edges=edges, cost_per_hour=cost_per_hour,
+        cost_per_million=spent / run.completed * 1e6 if run.completed else None,
         analysis=analysis, theory=compare_with_theory(nodes, analysis, _theory_context(w)), engine=engine)
+
+
+def _price(scenario: Scenario, node: str) -> float:
+    """Dollars per replica-hour: the node's own cost_per_hour or its kind's default."""
+    n = scenario.nodes[node]
+    own = getattr(n, "cost_per_hour", None)
+    return own if own is not None else DEFAULT_COST_PER_HOUR[n.kind]
 
 
 def _theory_context(w) -> str:

@@ -26,17 +26,26 @@ import networkx as nx
 
 from .scenario import Scenario, from_dict
 
-__all__ = ["to_graph", "from_graph", "call_factor", "reachable", "certain_dependencies"]
+__all__ = ["to_graph", "from_graph", "call_factor", "expected_attempts", "reachable", "certain_dependencies"]
+
+
+def expected_attempts(scenario: Scenario, edge_index: int) -> float:
+    """Attempts per call over an edge with retries: 1 + f + ... + f^retries, where f is
+    the callee's own error_rate (the share of attempts that fail and are retried)."""
+    e = scenario.edges[edge_index]
+    f = getattr(scenario.nodes[e.target], "error_rate", 0.0) if "error" in e.retry_on else 0.0
+    return sum(f ** k for k in range(e.retries + 1))
 
 
 def call_factor(scenario: Scenario, edge_index: int) -> float:
-    """Expected calls made over edge `edge_index` per visit of its source node."""
+    """Expected attempts made over edge `edge_index` per visit of its source node:
+    probability x (hit or miss ratio for a cache) x attempts per call (retries)."""
     e = scenario.edges[edge_index]
     src = scenario.nodes[e.source]
     factor = e.probability
     if e.when != "always" and src.kind == "cache":
         factor *= src.hit_ratio if e.when == "hit" else 1.0 - src.hit_ratio
-    return factor
+    return factor * expected_attempts(scenario, edge_index)
 
 
 def to_graph(scenario: Scenario) -> nx.DiGraph:

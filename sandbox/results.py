@@ -18,7 +18,7 @@ from .analysis import Analysis
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Results", "NodeResult", "Latency", "Requests", "Bottleneck", "Cause", "Span", "Trace",
+__all__ = ["Results", "NodeResult", "EdgeResult", "Latency", "Requests", "Bottleneck", "Cause", "Span", "Trace",
            "Comparison", "EngineInfo", "find_bottleneck", "compare_with_theory"]
 
 
@@ -75,7 +75,36 @@ class NodeResult:
     queue_length: dict[str, float]  # mean, max waiting
     in_node_mean: float           # mean calls in the node (waiting + held): L in Little's law
     downstream_share: float       # of the time a worker is held, the share spent waiting on calls
-    series: dict[str, list[float]]  # 1-second points: t_s, throughput_rps, p99_ms, queue_mean, utilization
+    replicas_mean: float          # time-weighted replicas serving (autoscaling changes it)
+    cost_per_hour: float          # dollars: price per replica-hour x replicas_mean
+    series: dict[str, list[float]]  # 1-second points: t_s, throughput_rps, p99_ms, queue_mean, utilization, replicas
+
+
+@dataclass(frozen=True)
+class EdgeResult:
+    """Calls over one edge: how many, how many attempts they took, and what went wrong.
+
+    ``amplification`` is attempts per call: what retries and hedges multiply the
+    callee's load by. Resilience figures are zero on edges without a policy.
+    """
+    source: str
+    target: str
+    index: int
+    calls: int
+    attempts: int
+    amplification: float
+    successes: int
+    retries: int
+    failures: dict[str, int]      # failed attempts by cause: timeout, error, down, rejected, ...
+    wasted_calls: int             # attempts the caller abandoned (timeout, lost hedge) that the callee finished
+    wasted_ms: float              # their total duration
+    hedges: int
+    hedge_wins: int
+    short_circuited: int          # calls failed at once by an open breaker
+    breaker_opened: int
+    breaker_open_s: float         # time not closed within the measured window
+    breaker_transitions: list[list]  # [t_s, state], the first 200
+    series: dict[str, list]       # 1-second points: t_s, attempts_per_s, breaker state
 
 
 @dataclass(frozen=True)
@@ -143,6 +172,9 @@ class Results:
     bottleneck: Bottleneck
     series: dict[str, list[float]]  # system-wide 1-second points: t_s, throughput_rps, p99_ms, arrivals
     traces: list[Trace]
+    edges: list[EdgeResult]
+    cost_per_hour: float          # dollars, time-weighted over the measured window
+    cost_per_million: float | None  # dollars per million completed requests
     analysis: Analysis
     theory: list[Comparison]
     engine: EngineInfo = field(compare=False)
@@ -156,6 +188,8 @@ class Results:
                 d.pop(key)
             for node in d["nodes"].values():
                 node.pop("series")
+            for edge in d["edges"]:
+                edge.pop("series")
         return d
 
     def to_json(self, series: bool = True, indent: int | None = 2) -> str:
@@ -210,6 +244,7 @@ def _analysis_json(a: Analysis) -> dict[str, Any]:
         "saturation_rps": a.saturation_rps,
         "first_to_saturate": a.first_to_saturate,
         "predicted_latency_ms": a.predicted_latency_ms,
+        "cost_per_hour": a.cost_per_hour,
         "nodes": {n: {"offered_rps": e.offered_rps, "visits": e.visits,
                       "predicted_utilization": e.predicted_utilization,
                       "predicted_wait_ms": e.predicted_wait_ms, "hold_ms": e.hold_ms}

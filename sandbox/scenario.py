@@ -34,12 +34,13 @@ from .errors import ScenarioError
 
 __all__ = [
     "Scenario", "Workload", "Edge", "ServiceNode", "CacheNode", "LoadBalancerNode", "QueueNode",
+    "RateLimiterNode", "Backoff", "CircuitBreaker", "Fault", "Autoscale", "DEFAULT_COST_PER_HOUR",
     "Node", "ServiceTime", "load", "loads", "from_dict", "with_overrides", "json_schema",
     "LB_POLICIES", "NODE_KINDS",
 ]
 
 LB_POLICIES = ("round_robin", "random", "least_connections", "power_of_two")
-NODE_KINDS = ("service", "database", "cache", "load_balancer", "queue")
+NODE_KINDS = ("service", "database", "cache", "load_balancer", "queue", "rate_limiter")
 _Z99 = 2.3263478740408408  # standard normal quantile at 0.99
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
@@ -136,17 +137,74 @@ ServiceTime = Annotated[Union[Exponential, Constant, Lognormal, Uniform], Field(
 
 # ── nodes ────────────────────────────────────────────────────────────────────
 
+# Vendor-neutral default prices, US dollars per replica (instance) per hour.
+DEFAULT_COST_PER_HOUR = {"service": 0.10, "database": 0.40, "cache": 0.15, "load_balancer": 0.03,
+                         "queue": 0.05, "rate_limiter": 0.02}
+RETRY_CAUSES = ("timeout", "error", "down", "rejected", "rate_limited")
+
+
+class Fault(_Model):
+    """A scheduled fault: the node is down, slow, or erroring from at_s for for_s seconds."""
+    at_s: float = Field(ge=0)
+    for_s: float = Field(gt=0)
+    mode: Literal["down", "slow", "errors"]
+    multiplier: float | None = Field(default=None, ge=1, le=1000, description="slow: service-time multiplier")
+    rate: float | None = Field(default=None, gt=0, le=1, description="errors: share of attempts that fail")
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> "Fault":
+        if self.mode == "slow" and self.multiplier is None:
+            raise ValueError("mode 'slow' needs a multiplier (service-time factor, at least 1)")
+        if self.mode == "errors" and self.rate is None:
+            raise ValueError("mode 'errors' needs a rate (share of attempts that fail, up to 1)")
+        if self.mode != "slow" and self.multiplier is not None:
+            raise ValueError(f"multiplier applies to mode 'slow', not {self.mode!r}")
+        if self.mode != "errors" and self.rate is not None:
+            raise ValueError(f"rate applies to mode 'errors', not {self.mode!r}")
+        return self
+
+
+class Autoscale(_Model):
+    """Target-tracking autoscaling: adjust replicas so utilization nears the target."""
+    min_replicas: int = Field(default=1, ge=1, le=1000)
+    max_replicas: int = Field(ge=1, le=1000)
+    target_utilization: float = Field(default=0.6, gt=0, lt=1)
+    check_every_s: float = Field(default=10.0, gt=0)
+    cold_start_s: float = Field(default=30.0, ge=0, description="a new replica serves only after this")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "Autoscale":
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"max_replicas ({self.max_replicas}) must be at least min_replicas ({self.min_replicas})")
+        return self
+
+
 class _Station(_Model):
     replicas: int = Field(default=1, ge=1, le=1000, description="identical copies, each with its own workers and queue")
     workers: int = Field(default=1, ge=1, le=100_000, description="concurrent requests per replica (threads, connections)")
     queue_limit: int | None = Field(default=100, ge=0, description="waiting slots per replica; null for unbounded")
     parallel: bool = Field(default=False, description="call all outgoing edges at once and wait for the slowest")
+    error_rate: float = Field(default=0.0, ge=0, le=1, description="each attempt fails with this probability")
+    failures: list[Fault] = Field(default_factory=list, description="scheduled faults")
+    cost_per_hour: float | None = Field(default=None, ge=0, description="per replica; default by kind")
 
 
 class ServiceNode(_Station):
     """A service or database: replicas x workers, each call held for a service time."""
     kind: Literal["service", "database"]
     service_time: ServiceTime
+    autoscale: Autoscale | None = None
+
+    @model_validator(mode="after")
+    def _scalable(self) -> "ServiceNode":
+        a = self.autoscale
+        if a is not None:
+            if self.kind != "service":
+                raise ValueError("autoscale applies to services, not databases")
+            if not a.min_replicas <= self.replicas <= a.max_replicas:
+                raise ValueError(f"replicas ({self.replicas}) must lie between autoscale.min_replicas "
+                                 f"({a.min_replicas}) and autoscale.max_replicas ({a.max_replicas})")
+        return self
 
 
 class CacheNode(_Station):
@@ -160,6 +218,15 @@ class LoadBalancerNode(_Model):
     """A load balancer: sends each call to one replica of its downstream node by policy."""
     kind: Literal["load_balancer"]
     policy: Literal["round_robin", "random", "least_connections", "power_of_two"] = "round_robin"
+    cost_per_hour: float | None = Field(default=None, ge=0)
+
+
+class RateLimiterNode(_Model):
+    """A token-bucket rate limiter: passes calls while tokens last, rejects the rest."""
+    kind: Literal["rate_limiter"]
+    rate_rps: float = Field(gt=0, description="tokens added per second")
+    burst: int = Field(default=1, ge=1, description="bucket size: calls let through at once after a lull")
+    cost_per_hour: float | None = Field(default=None, ge=0)
 
 
 class QueueNode(_Model):
@@ -167,9 +234,35 @@ class QueueNode(_Model):
     kind: Literal["queue"]
     capacity: int = Field(default=10_000, ge=1, description="messages held at most; a full queue rejects")
     consumers: int | None = Field(default=None, ge=1, description="concurrent consumers; default: the workers of the nodes it feeds")
+    cost_per_hour: float | None = Field(default=None, ge=0)
 
 
-Node = Annotated[Union[ServiceNode, CacheNode, LoadBalancerNode, QueueNode], Field(discriminator="kind")]
+Node = Annotated[Union[ServiceNode, CacheNode, LoadBalancerNode, QueueNode, RateLimiterNode],
+                 Field(discriminator="kind")]
+
+
+class Backoff(_Model):
+    """Wait before retry k: base_ms x multiplier^(k-1), at most max_ms; full jitter draws uniformly below it."""
+    base_ms: float = Field(default=100.0, ge=0)
+    multiplier: float = Field(default=2.0, ge=1)
+    max_ms: float = Field(default=10_000.0, gt=0)
+    jitter: Literal["none", "full"] = "none"
+
+
+class CircuitBreaker(_Model):
+    """Stops calling a failing callee: opens on a failure ratio over recent calls, or on consecutive failures."""
+    failure_ratio: float | None = Field(default=0.5, gt=0, le=1, description="open when this share of the last `window` calls failed")
+    window: int = Field(default=20, ge=1, description="recent calls the ratio is taken over")
+    min_calls: int = Field(default=10, ge=1, description="calls needed in the window before the ratio counts")
+    consecutive_failures: int | None = Field(default=None, ge=1, description="open after this many failures in a row")
+    open_s: float = Field(default=5.0, gt=0, description="time open before letting probes through")
+    half_open_probes: int = Field(default=1, ge=1, description="probe calls that must succeed to close again")
+
+    @model_validator(mode="after")
+    def _a_trigger(self) -> "CircuitBreaker":
+        if self.failure_ratio is None and self.consecutive_failures is None:
+            raise ValueError("give failure_ratio or consecutive_failures (or both)")
+        return self
 
 
 class Edge(_Model):
@@ -179,6 +272,27 @@ class Edge(_Model):
     probability: float = Field(default=1.0, gt=0, le=1)
     latency_ms: float = Field(default=0.0, ge=0, description="network delay each way")
     when: Literal["always", "hit", "miss"] = Field(default="always", description="for caches: only on a hit or a miss")
+    timeout_ms: float | None = Field(default=None, gt=0, description="the caller gives up after this; the callee's work goes on, wasted")
+    retries: int = Field(default=0, ge=0, le=10, description="further attempts after a failed one")
+    backoff: Backoff | None = Field(default=None, description="wait between attempts (default: none)")
+    retry_on: list[Literal["timeout", "error", "down", "rejected", "rate_limited"]] = Field(
+        default_factory=lambda: ["timeout", "error", "down", "rejected"], description="failure causes that are retried")
+    circuit_breaker: CircuitBreaker | None = None
+    hedge_after_ms: float | None = Field(default=None, gt=0, description="send a second copy if no answer by then")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Edge":
+        if self.hedge_after_ms is not None and self.timeout_ms is not None and self.hedge_after_ms >= self.timeout_ms:
+            raise ValueError(f"hedge_after_ms ({self.hedge_after_ms:g}) must be below timeout_ms ({self.timeout_ms:g})")
+        if self.backoff is not None and self.retries == 0:
+            raise ValueError("backoff needs retries above 0")
+        return self
+
+    @property
+    def resilient(self) -> bool:
+        """True when the call uses any of timeout, retries, circuit breaker or hedging."""
+        return (self.timeout_ms is not None or self.retries > 0 or self.circuit_breaker is not None
+                or self.hedge_after_ms is not None)
 
     @property
     def certain(self) -> bool:
@@ -342,6 +456,12 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
     for name, node in s.nodes.items():
         if node.kind == "load_balancer" and not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a load balancer needs at least one outgoing edge to balance over"
+        if node.kind == "rate_limiter" and not any(e.source == name for e in s.edges):
+            yield f"nodes.{name}", "a rate limiter needs an outgoing edge to the node it protects"
+        for k, f in enumerate(getattr(node, "failures", [])):
+            if f.at_s >= s.workload.duration_s:
+                yield f"nodes.{name}.failures[{k}].at_s", (f"{f.at_s:g} is after the run ends "
+                                                          f"(duration_s {s.workload.duration_s:g})")
     cycle = _certain_cycle(s)
     if cycle:
         path = " -> ".join(cycle + [cycle[0]])
@@ -457,7 +577,7 @@ def json_schema() -> dict[str, Any]:
     return Scenario.model_json_schema(by_alias=True)
 
 
-_TAGS = {"service", "database", "cache", "load_balancer", "queue",
+_TAGS = {"service", "database", "cache", "load_balancer", "queue", "rate_limiter",
          "exponential", "constant", "lognormal", "uniform",
          "spike", "step", "ramp", "diurnal", "function-after", "function-before"}
 
@@ -484,7 +604,7 @@ def _field_path(loc: tuple[Any, ...], data: Any) -> str:
 
 _BY_TAG: dict[str, type[BaseModel]] = {
     "service": ServiceNode, "database": ServiceNode, "cache": CacheNode, "load_balancer": LoadBalancerNode,
-    "queue": QueueNode, "exponential": Exponential, "constant": Constant, "lognormal": Lognormal,
+    "queue": QueueNode, "rate_limiter": RateLimiterNode, "exponential": Exponential, "constant": Constant, "lognormal": Lognormal,
     "uniform": Uniform, "spike": Spike, "step": Step, "ramp": Ramp, "diurnal": Diurnal,
 }
 
@@ -498,6 +618,10 @@ def _allowed_fields(parent: tuple[Any, ...]) -> list[str]:
         model = Workload
     elif len(parent) == 2 and parent[0] == "edges":
         model = Edge
+    elif parent and parent[-1] in ("backoff", "circuit_breaker", "autoscale"):
+        model = {"backoff": Backoff, "circuit_breaker": CircuitBreaker, "autoscale": Autoscale}[parent[-1]]
+    elif len(parent) >= 2 and parent[-2] == "failures":
+        model = Fault
     elif parent:
         model = None
     if model is None:

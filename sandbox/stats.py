@@ -8,7 +8,7 @@ whatever the number of samples (the DDSketch construction). Values at or below
 
 >>> h = LogHistogram()
 >>> for x in range(1, 1001):
-...     h.add(float(x))
+...     _ = h.add(float(x))
 >>> abs(h.quantile(0.99) - 990) / 990 < 0.01
 True
 >>> h.count, h.mean

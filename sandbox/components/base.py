@@ -37,14 +37,21 @@ class Request:
 
 
 class Failure:
-    """Why a call did not succeed: a status ("rejected" or "failed"), the node, the reason."""
+    """Why a call did not succeed: a status, the node, the reason in words, and its cause.
 
-    __slots__ = ("status", "node", "reason")
+    ``status`` is "rejected" (refused at the door: a full queue, a rate limit) or
+    "failed" (an error, a timeout, a node down, an open circuit). ``cause`` is the
+    one-word category retry policies match: rejected, rate_limited, error, down,
+    timeout, circuit_open.
+    """
 
-    def __init__(self, status: str, node: str, reason: str) -> None:
+    __slots__ = ("status", "node", "reason", "cause")
+
+    def __init__(self, status: str, node: str, reason: str, cause: str = "") -> None:
         self.status = status
         self.node = node
         self.reason = reason
+        self.cause = cause or ("rejected" if status == "rejected" else "error")
 
     def key(self) -> str:
         return f"{self.status} at {self.node}: {self.reason}"
@@ -54,15 +61,18 @@ class NodeStats:
     """Counters, histograms and time integrals for one node, all replicas together.
 
     Counters and histograms cover measured requests (those that arrived after
-    warm-up); the busy and queue integrals are time-weighted over the run, and
-    the engine differences them at warm-up and at each 1-second tick.
+    warm-up). The busy, queue, capacity and replica integrals are time-weighted;
+    the engine differences them at warm-up, at each 1-second tick and at the end.
+    Capacity and replicas change only when an autoscaler acts, so their
+    integrals cost nothing on the hot path.
     """
 
     __slots__ = ("arrived", "completed", "rejected", "failed", "wait", "service", "response",
                  "max_queue", "busy", "queued", "busy_area", "queue_area", "t_last",
-                 "window", "series", "_mark_busy", "_mark_queue", "_mark_completed")
+                 "capacity", "replicas", "cap_area", "replica_area", "cap_t",
+                 "window", "series", "_mark")
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = 0, replicas: int = 1) -> None:
         self.arrived = self.completed = self.rejected = self.failed = 0
         self.wait = LogHistogram()       # seconds before a worker (or consumer) took the call
         self.service = LogHistogram()    # the node's own service time
@@ -73,18 +83,39 @@ class NodeStats:
         self.busy_area = 0.0             # integral of busy over time
         self.queue_area = 0.0            # integral of queued over time
         self.t_last = 0.0
+        self.capacity = capacity         # workers (or consumers) serving now
+        self.replicas = replicas         # replicas serving now (what is paid for)
+        self.cap_area = self.replica_area = 0.0
+        self.cap_t = 0.0
         self.window: dict[int, int] = {}  # response-time buckets of the current 1-s window
-        self.series: list[tuple] = []     # (t_s, completed, p99_s, queue_mean, utilization)
-        self._mark_busy = self._mark_queue = 0.0
-        self._mark_completed = 0
+        self.series: list[tuple] = []     # (t_s, completed, p99_s, queue_mean, utilization, replicas)
+        self._mark = (0.0, 0.0, 0.0, 0, 0.0)
 
     def advance(self, now: float) -> None:
-        """Bring the time integrals up to `now` (call before busy or queued change)."""
+        """Bring the busy and queue integrals up to `now` (call before busy or queued change)."""
         dt = now - self.t_last
         if dt:
             self.busy_area += self.busy * dt
             self.queue_area += self.queued * dt
             self.t_last = now
+
+    def resize(self, now: float, capacity: int, replicas: int) -> None:
+        """Capacity or replica count changes at `now` (autoscaling)."""
+        self.cap_area, self.replica_area = self.areas_at(now)[2:4]
+        self.cap_t = now
+        self.capacity, self.replicas = capacity, replicas
+
+    def areas_at(self, now: float) -> tuple[float, float, float, float]:
+        """(busy, queue, capacity, replica) integrals from time 0 to `now`."""
+        self.advance(now)
+        dt = now - self.cap_t
+        return (self.busy_area, self.queue_area, self.cap_area + self.capacity * dt,
+                self.replica_area + self.replicas * dt)
+
+    def mark(self, now: float) -> None:
+        """Start a new measuring window at `now` (warm-up's end)."""
+        self._mark = (*self.areas_at(now), self.completed)
+        self.window = {}
 
     def record(self, wait: float, service: float, response: float) -> None:
         """Record one finished call: its wait, own service time and time in the node."""
@@ -97,23 +128,22 @@ class NodeStats:
         window = self.window
         window[i] = window.get(i, 0) + 1
 
-    def close_window(self, t_s: float, capacity: int) -> None:
+    def close_window(self, t_s: float) -> None:
         """Append one 1-second point of the time series, then start a new window."""
-        self.advance(t_s)
-        busy = self.busy_area - self._mark_busy
-        queue = self.queue_area - self._mark_queue
-        completed = self.completed - self._mark_completed
-        self._mark_busy, self._mark_queue, self._mark_completed = self.busy_area, self.queue_area, self.completed
+        busy, queue, cap, reps = self.areas_at(t_s)
+        b0, q0, c0, r0, done0 = self._mark
+        self._mark = (busy, queue, cap, reps, self.completed)
         p99 = window_quantile(self.window, 0.99, self.response)
         self.window = {}
-        util = busy / capacity if capacity else 0.0
-        self.series.append((t_s, completed, p99, queue, util))
+        util = (busy - b0) / (cap - c0) if cap > c0 else 0.0
+        self.series.append((t_s, self.completed - done0, p99, queue - q0, util, reps - r0))
 
 
 class OutEdge:
-    """A compiled edge: the callee, how to pick its replica, and the call's odds and delay."""
+    """A compiled edge: the callee, how to pick its replica, the call's odds and delay,
+    and (only when the scenario asks for one) its resilience policy."""
 
-    __slots__ = ("target", "pick", "probability", "latency_s", "when", "index")
+    __slots__ = ("target", "pick", "probability", "latency_s", "when", "index", "calls", "policy")
 
     def __init__(self, target: "Component", pick: Callable[[], Any], probability: float,
                  latency_s: float, when: str, index: int) -> None:
@@ -123,6 +153,8 @@ class OutEdge:
         self.latency_s = latency_s
         self.when = when
         self.index = index
+        self.calls = 0          # calls made over this edge by measured requests
+        self.policy: Any = None  # a resilience.Policy when timeouts, retries, breaker or hedging are set
 
 
 class Component:
@@ -162,12 +194,17 @@ class Component:
         for edge in edges:
             if edge.probability < 1.0 and route() >= edge.probability:
                 continue
-            latency = edge.latency_s
-            if latency:
-                yield Timeout(env, latency)
-            failure = yield from edge.target.serve(request, edge.pick())
-            if latency:
-                yield Timeout(env, latency)
+            if request.measured:
+                edge.calls += 1
+            if edge.policy is not None:
+                failure = yield from edge.policy.call(request)
+            else:
+                latency = edge.latency_s
+                if latency:
+                    yield Timeout(env, latency)
+                failure = yield from edge.target.serve(request, edge.pick())
+                if latency:
+                    yield Timeout(env, latency)
             if failure is not None:
                 return failure
         return None
@@ -186,6 +223,10 @@ class Component:
         return None
 
     def _one_call(self, request: Request, edge: OutEdge) -> Serve:
+        if request.measured:
+            edge.calls += 1
+        if edge.policy is not None:
+            return (yield from edge.policy.call(request))
         latency = edge.latency_s
         if latency:
             yield Timeout(self.env, latency)

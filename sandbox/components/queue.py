@@ -40,6 +40,7 @@ class MessageQueue(Component):
     def start(self, consumers: int) -> None:
         """Start the consumer processes (after the edges are compiled)."""
         self.consumers = consumers
+        self.stats.capacity = consumers
         for _ in range(consumers if self.edges else 0):
             self.env.process(self.consume())
 

@@ -49,21 +49,44 @@ class Station(Component):
     kind = "service"
 
     def __init__(self, env: Environment, name: str, kind: str, replicas: int, workers: int,
-                 queue_limit: int | None, service: Draw, route: Draw, parallel: bool = False) -> None:
+                 queue_limit: int | None, service: Draw, route: Draw, parallel: bool = False,
+                 errors: Draw | None = None, error_rate: float = 0.0) -> None:
         super().__init__(env, name, route)
         self.kind = kind
         self.replicas = [Replica(i, workers, queue_limit) for i in range(replicas)]
         self.workers = workers
+        self.queue_limit = queue_limit
         self.draw_service = service
         self.parallel = parallel
         self.queue_full = Failure("rejected", name, "queue full" if queue_limit else "no free worker and no queue")
         self._rr = 0
+        self.stats.capacity, self.stats.replicas = workers * replicas, replicas
+        # faults: `down` refuses calls, `slow` multiplies service times, `error_p` fails attempts
+        self.down = False
+        self.slow = 1.0
+        self.base_error = self.error_p = error_rate
+        self.draw_error = errors
+        self.down_failure = Failure("failed", name, "down (scheduled fault)", "down")
+        self.error_failure = Failure("failed", name, "error", "error")
+        self.next_index = replicas
 
     def replica_count(self) -> int:
         return len(self.replicas)
 
     def capacity(self) -> int:
         return self.workers * len(self.replicas)
+
+    def add_replica(self) -> None:
+        """A new replica starts serving (after its cold start)."""
+        self.replicas.append(Replica(self.next_index, self.workers, self.queue_limit))
+        self.next_index += 1
+        self.stats.resize(self.env._now, self.capacity(), len(self.replicas))
+
+    def remove_replica(self) -> None:
+        """The newest replica stops taking calls; calls already in it finish."""
+        if len(self.replicas) > 1:
+            self.replicas.pop()
+            self.stats.resize(self.env._now, self.capacity(), len(self.replicas))
 
     def next_replica(self) -> Replica:
         """Round robin over replicas: how a node reached without a load balancer is spread."""
@@ -84,6 +107,10 @@ class Station(Component):
         t_arrive = env._now
         if measured:
             stats.arrived += 1
+        if self.down:
+            if measured:
+                stats.failed += 1
+            return self.down_failure
         dt = t_arrive - stats.t_last  # stats.advance(t_arrive), inlined: this is the hot path
         if dt:
             stats.busy_area += stats.busy * dt
@@ -106,10 +133,13 @@ class Station(Component):
                 stats.max_queue = stats.queued
             yield turn  # the finishing call hands its worker over (see below)
         t_start = env._now
-        yield Timeout(env, self.draw_service())
+        yield Timeout(env, self.draw_service() * self.slow)
         t_served = env._now
-        edges = self.calls_after_service(request)
-        failure = (yield from self.call_edges(request, edges)) if edges else None
+        if self.error_p and self.draw_error() < self.error_p:
+            failure = self.error_failure
+        else:
+            edges = self.calls_after_service(request)
+            failure = (yield from self.call_edges(request, edges)) if edges else None
         t_end = env._now
         dt = t_end - stats.t_last
         if dt:
