@@ -18,6 +18,7 @@ from .analysis import Analysis, Finding, NodeEstimate, analyse
 from .diagram import to_dot
 from .engine import Limits, simulate
 from .errors import SandboxError, ScenarioError, SimulationError
+from .experiments import compare, replicate, sweep
 from .graph import to_graph
 from .results import Bottleneck, Cause, Latency, NodeResult, Requests, Results, Trace
 from .scenario import Edge, Scenario, Workload, from_dict, json_schema, load, loads, with_overrides
@@ -26,6 +27,6 @@ __all__ = [
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
     "NodeResult", "Requests", "Results", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "analyse", "from_dict", "json_schema", "load", "loads",
-    "simulate", "to_dot", "to_graph", "with_overrides",
+    "simulate", "to_dot", "to_graph", "with_overrides", "replicate", "compare", "sweep",
 ]
 __version__ = "0.1.0"

@@ -342,7 +342,11 @@ def _findings(s: Scenario, nodes: dict[str, NodeEstimate], saturation: float, fi
                                      f"{n} admits {node.rate_rps:g} rps of the {offered:.0f} offered: "
                                      f"about {1 - node.rate_rps / offered:.0%} are rejected"))
         for f in getattr(node, "failures", []):
-            found.append(Finding("info", "fault", n, f"{n} is scheduled {f.mode} from {f.at_s:g} s for {f.for_s:g} s"))
+            if f.at_s >= s.workload.duration_s:
+                found.append(Finding("warning", "fault", n, f"{n}'s {f.mode} fault at {f.at_s:g} s never happens: "
+                                                           f"the run ends at {s.workload.duration_s:g} s"))
+            else:
+                found.append(Finding("info", "fault", n, f"{n} is scheduled {f.mode} from {f.at_s:g} s for {f.for_s:g} s"))
     peak = s.workload.peak_rate()
     if s.workload.profile is not None and peak > saturation and first:
         found.append(Finding("warning", "peak_over_capacity", first,

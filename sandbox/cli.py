@@ -5,6 +5,13 @@
     sandbox analyse FILE [--rate R] [--json]
     sandbox schema
     sandbox diagram FILE [--svg OUT] [--run] [--seed N]
+    sandbox replicate FILE [-n 10]                      each figure as mean ± 95% interval
+    sandbox compare A.yaml [B.yaml] [--set PATH=VALUE] [-n 10]   paired runs on identical traffic
+    sandbox sweep FILE --set PATH=START:STOP:STEPS [--set ...] [-n 5]
+    sandbox report FILE [--compare B.yaml] [--set PATH=VALUE] [--sweep PATH=RANGE] --out DIR
+
+The experiments take --workers N (local processes; default every core) or
+--scheduler tcp://HOST:8786 (a Dask cluster), --json, and --progress.
 
 Exit codes: 0 success, 1 the simulation could not run, 2 bad input (with one
 clear message and no traceback).
@@ -16,6 +23,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Sequence, TextIO
 
@@ -51,7 +59,54 @@ def _parser() -> argparse.ArgumentParser:
     dia.add_argument("--svg", metavar="OUT", default=None, help="write SVG here (needs Graphviz's dot program)")
     dia.add_argument("--run", action="store_true", help="simulate first and colour nodes by utilization")
     dia.add_argument("--seed", type=int, default=None)
+    _experiment_parsers(sub)
     return p
+
+
+def _experiment_options(p: argparse.ArgumentParser, runs: int) -> None:
+    p.add_argument("-n", "--runs", type=int, default=runs, metavar="N", help=f"seeds per design (default {runs})")
+    p.add_argument("--seed", type=int, default=None, help="first seed; run k uses seed + k (default: the scenario's, or 0)")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="override workload.duration_s")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local worker processes (default: every core; 1 runs in this process)")
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="run on a Dask cluster, e.g. tcp://HOST:8786 (needs the dask extra)")
+    p.add_argument("--progress", action="store_true", help="show progress on stderr even when it is not a terminal")
+
+
+def _experiment_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    rep = sub.add_parser("replicate", help="run several seeds: each figure as mean ± 95%% confidence interval")
+    rep.add_argument("file")
+    _experiment_options(rep, 10)
+    rep.add_argument("--json", action="store_true")
+
+    cmp_ = sub.add_parser("compare", help="A/B: two designs (or one and a change) on identical traffic")
+    cmp_.add_argument("file", help="design A")
+    cmp_.add_argument("other", nargs="?", default=None, help="design B (default: A with the --set changes)")
+    cmp_.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="changes",
+                      help="a change for B, e.g. nodes.web.replicas=4 (repeatable)")
+    _experiment_options(cmp_, 10)
+    cmp_.add_argument("--json", action="store_true")
+
+    sw = sub.add_parser("sweep", help="vary one or two settings over ranges: curves, knee, Pareto frontier")
+    sw.add_argument("file")
+    sw.add_argument("--set", action="append", default=[], metavar="PATH=START:STOP:STEPS", dest="ranges",
+                    help="a setting to vary: START:STOP:STEPS (evenly spaced, ends included), "
+                         "START:STOP (whole steps) or V1,V2,... (once or twice)")
+    sw.add_argument("--factor", type=float, default=2.0,
+                    help="the knee is where p99 first exceeds this multiple of its best (default 2)")
+    _experiment_options(sw, 5)
+    sw.add_argument("--json", action="store_true")
+
+    rpt = sub.add_parser("report", help="write a design review in Markdown, with diagram and charts")
+    rpt.add_argument("file")
+    rpt.add_argument("--compare", default=None, metavar="B.yaml", help="compare with this design")
+    rpt.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="changes",
+                     help="compare with FILE (or --compare) changed like this (repeatable)")
+    rpt.add_argument("--sweep", action="append", default=[], metavar="PATH=START:STOP:STEPS", dest="ranges",
+                     help="add a sweep of this setting (once or twice): latency curve, knee, frontier")
+    rpt.add_argument("--out", required=True, metavar="DIR", help="folder for report.md and its images")
+    _experiment_options(rpt, 10)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -143,5 +198,143 @@ def _diagram(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+class _ProgressBar:
+    """``[#########.........] 37/200 runs  12 s`` on a terminal line, redrawn in place."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self.stream, self.label = stream, label
+        self.t0 = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(1, total)
+        elapsed = time.perf_counter() - self.t0
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} runs  "
+                          f"{elapsed:.0f} s")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _experiment_kwargs(args: argparse.Namespace, label: str, need_interval: bool) -> dict:
+    """workers, scheduler and progress for the library call, after checking -n and --workers."""
+    if args.runs < (2 if need_interval else 1):
+        why = "a confidence interval needs at least 2 runs" if need_interval else "must be at least 1"
+        raise ScenarioError("-n", [("", f"{why}, got {args.runs}")])
+    if args.runs > 100_000:
+        raise ScenarioError("-n", [("", f"must be at most 100,000, got {args.runs}")])
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError("--workers", [("", f"must be at least 1, got {args.workers}")])
+    if args.workers is not None and args.scheduler is not None:
+        raise ScenarioError("--workers", [("", "sets the local pool; with --scheduler the Dask cluster's "
+                                               "workers run the work (give one or the other)")])
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError("--seed", [("", f"must be non-negative, got {args.seed}")])
+    show = args.progress or sys.stderr.isatty()
+    return {"workers": args.workers, "scheduler": args.scheduler,
+            "progress": _ProgressBar(sys.stderr, label) if show else None}
+
+
+def _load_for_experiment(path: str, args: argparse.Namespace, changes: dict | None = None):
+    """Load a scenario with --duration and PATH=VALUE changes applied (errors name the file)."""
+    from .scenario import load, with_overrides
+    scenario = load(path)
+    overrides = dict(changes or {})
+    if args.duration is not None:
+        if args.duration <= 0:
+            raise ScenarioError("--duration", [("", f"must be more than 0, got {args.duration:g}")])
+        overrides["workload.duration_s"] = args.duration
+    if not overrides:
+        return scenario
+    try:
+        return with_overrides(scenario, overrides)
+    except ScenarioError as exc:
+        raise ScenarioError(path, exc.problems) from None
+
+
+def _changes(texts: list[str]) -> dict:
+    from .experiments import parse_setting
+    return dict(parse_setting(t) for t in texts)
+
+
+def _design_b(args: argparse.Namespace, other: str | None):
+    """Design B: the other file, or A, with the --set changes; None when neither is given."""
+    from .experiments import changed_name
+    from .scenario import load
+    changes = _changes(args.changes)
+    if other is None and not changes:
+        return None
+    path = other or args.file
+    if changes and "name" not in changes:
+        changes["name"] = changed_name(load(path).name, changes)
+    return _load_for_experiment(path, args, changes)
+
+
+def _write_json(out: TextIO, data: dict) -> None:
+    out.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def _replicate(args: argparse.Namespace, out: TextIO) -> int:
+    from .experiments import replicate
+    kw = _experiment_kwargs(args, "replicate", need_interval=True)
+    rep = replicate(_load_for_experiment(args.file, args), args.runs, seed=args.seed, **kw)
+    if args.json:
+        _write_json(out, rep.to_dict())
+    else:
+        out.write(rep.text() + "\n")
+    return 0
+
+
+def _compare(args: argparse.Namespace, out: TextIO) -> int:
+    from .experiments import compare
+    kw = _experiment_kwargs(args, "compare", need_interval=True)
+    a = _load_for_experiment(args.file, args)
+    b = _design_b(args, args.other)
+    if b is None:
+        raise ScenarioError("compare", [("", "give design B as a second file, or changes with --set PATH=VALUE")])
+    result = compare(a, b, args.runs, seed=args.seed, **kw)
+    if args.json:
+        _write_json(out, result.to_dict())
+    else:
+        out.write(result.text() + "\n")
+    return 0
+
+
+def _sweep(args: argparse.Namespace, out: TextIO) -> int:
+    from .experiments import parse_range, sweep
+    kw = _experiment_kwargs(args, "sweep", need_interval=False)
+    if not 1 <= len(args.ranges) <= 2:
+        raise ScenarioError("--set", [("", f"a sweep varies one or two settings (--set PATH=START:STOP:STEPS), "
+                                           f"got {len(args.ranges)}")])
+    if not args.factor > 1:
+        raise ScenarioError("--factor", [("", f"must be more than 1, got {args.factor:g}")])
+    axes = [parse_range(t) for t in args.ranges]
+    result = sweep(_load_for_experiment(args.file, args), axes, args.runs, seed=args.seed, factor=args.factor, **kw)
+    if args.json:
+        _write_json(out, result.to_dict())
+    else:
+        out.write(result.text() + "\n")
+    return 0
+
+
+def _report(args: argparse.Namespace, out: TextIO) -> int:
+    from .experiments import parse_range
+    from .report_md import design_review
+    kw = _experiment_kwargs(args, "report", need_interval=True)
+    if len(args.ranges) > 2:
+        raise ScenarioError("--sweep", [("", f"a sweep varies one or two settings, got {len(args.ranges)}")])
+    folder = Path(args.out)
+    if folder.exists() and not folder.is_dir():
+        raise ScenarioError("--out", [("", f"{folder} exists and is not a folder")])
+    a = _load_for_experiment(args.file, args)
+    b = _design_b(args, args.compare)
+    axes = [parse_range(t) for t in args.ranges]
+    path = design_review(a, folder, n=args.runs, seed=args.seed, b=b, sweep_axes=axes,
+                         a_source=args.file, b_source=args.compare or args.file, **kw)
+    out.write(f"wrote {path}\n")
+    return 0
+
+
 _COMMANDS = {"run": _run, "validate": _validate, "analyse": _analyse, "analyze": _analyse,
-             "schema": _schema, "diagram": _diagram}
+             "schema": _schema, "diagram": _diagram, "replicate": _replicate, "compare": _compare,
+             "sweep": _sweep, "report": _report}

@@ -37,7 +37,7 @@ from .randomness import Streams, service_sampler
 from .results import (Bottleneck, Cause, EdgeResult, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace,
                       compare_with_theory, find_bottleneck)
 from .scenario import DEFAULT_COST_PER_HOUR, Scenario, with_overrides
-from .stats import LogHistogram, window_quantile
+from .stats import MAX_POINTS, LogHistogram, merge_pairs, window_quantile
 from .workload import closed_loop_user, open_arrivals
 
 __all__ = ["simulate", "Limits", "compile_components"]
@@ -122,8 +122,12 @@ class _Run:
         self.max_traces = max_traces
         self.window: dict[int, int] = {}
         self.window_arrivals = 0
-        self.series: list[tuple[float, int, float, int]] = []
-        self.edge_series: dict[int, list[tuple[float, int, str]]] = {}
+        self.series: list[tuple[float, float, int, float, int]] = []  # t_end, width, completed, p99, arrivals
+        self.edge_series: dict[int, list[tuple[float, float, int, str]]] = {}  # t_end, width, attempts, state
+        self.width = 1.0      # seconds per time-series point; doubles when a series gets long
+        self.last_tick = 0.0
+        self.policies: list[tuple[OutEdge, Policy]] = []
+        self.last_attempts: dict[int, int] = {}
         self._mark_completed = 0
 
     def new_request(self, now: float) -> Request:
@@ -170,9 +174,9 @@ class _Run:
         if request.spans is not None:
             self.traces.append((request, failure, latency))
 
-    def close_window(self, t_s: float) -> None:
+    def close_window(self, t_s: float, width_s: float) -> None:
         p99 = window_quantile(self.window, 0.99, self.latency)
-        self.series.append((t_s, self.completed - self._mark_completed, p99, self.window_arrivals))
+        self.series.append((t_s, width_s, self.completed - self._mark_completed, p99, self.window_arrivals))
         self._mark_completed = self.completed
         self.window = {}
         self.window_arrivals = 0
@@ -193,21 +197,45 @@ def _ticker(env: Environment, run: _Run, comps: dict[str, Component], warmup: fl
         c.stats.mark(warmup)
         marks[name] = c.stats.areas_at(warmup)
     run.window, run.window_arrivals, run._mark_completed = {}, 0, run.completed
-    policies = _policies(comps)
-    last_attempts = {e.index: p.counters.attempts for e, p in policies}
-    t = warmup
-    while t + 1.0 <= end + 1e-9:
-        yield Timeout(env, 1.0)
-        t += 1.0
-        now = env._now
+    run.policies = _policies(comps)
+    run.last_attempts = {e.index: p.counters.attempts for e, p in run.policies}
+    run.last_tick = t = warmup
+    while t + run.width <= end + 1e-9:
+        yield Timeout(env, run.width)
+        t += run.width
+        _close_windows(env._now, run, comps)
+
+
+_STATE_RANK = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def _close_windows(now: float, run: _Run, comps: dict[str, Component]) -> None:
+    """One point for every node, the system and every resilient edge; when the series
+    reach MAX_POINTS, merge them pairwise and widen later windows to match."""
+    width = now - run.last_tick
+    run.last_tick = now
+    for c in comps.values():
+        c.stats.close_window(now, width)
+    run.close_window(now, width)
+    for e, p in run.policies:
+        attempts = p.counters.attempts
+        state = p.breaker.state if p.breaker is not None else "closed"
+        run.edge_series.setdefault(e.index, []).append((now, width, attempts - run.last_attempts[e.index], state))
+        run.last_attempts[e.index] = attempts
+    if len(run.series) >= MAX_POINTS:
         for c in comps.values():
-            c.stats.close_window(now)
-        run.close_window(now)
-        for e, p in policies:
-            attempts = p.counters.attempts
-            state = p.breaker.state if p.breaker is not None else "closed"
-            run.edge_series.setdefault(e.index, []).append((now, attempts - last_attempts[e.index], state))
-            last_attempts[e.index] = attempts
+            c.stats.halve_series()
+        run.series = merge_pairs(run.series, lambda a, b: (b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3]), a[4] + b[4]))
+        for i, points in run.edge_series.items():
+            run.edge_series[i] = merge_pairs(points, lambda a, b: (
+                b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3], key=_STATE_RANK.__getitem__)))
+        run.width *= 2
+
+
+def _close_last_window(env: Environment, run: _Run, comps: dict[str, Component]) -> None:
+    """SimPy stops before events at the end time: close a window that ends exactly there."""
+    if env.now - run.last_tick >= 1.0 - 1e-9:
+        _close_windows(env.now, run, comps)
 
 
 def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | None = None,
@@ -245,6 +273,7 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
     marks: dict[str, tuple[float, float, float, float]] = {}
     env.process(_ticker(env, run, comps, w.warmup_s, w.duration_s, marks))
     _run_until(env, w.duration_s, limits, progress, wall0)
+    _close_last_window(env, run, comps)
     wall = time.perf_counter() - wall0
     events = next(env._eid) if hasattr(env, "_eid") else 0
     return _summarise(scenario, seed, run, comps, marks, EngineInfo(wall, events))
@@ -325,9 +354,11 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
     # a queue's consumers do nothing but call downstream; a station also serves itself
     downstream = held if c.kind == "queue" else held - st.service.total
     in_node = (busy + queue) / measured_s if cap else st.response.total / measured_s
-    series = {"t_s": [p[0] for p in st.series], "throughput_rps": [float(p[1]) for p in st.series],
-              "p99_ms": [_ms(p[2]) for p in st.series], "queue_mean": [p[3] for p in st.series],
-              "utilization": [p[4] for p in st.series], "replicas": [p[5] for p in st.series]}
+    pts = st.series
+    series = {"t_s": [p[0] for p in pts], "throughput_rps": [p[2] / p[1] for p in pts],
+              "p99_ms": [_ms(p[3]) for p in pts], "queue_mean": [p[4] / p[1] for p in pts],
+              "utilization": [p[5] / p[6] if p[6] > 0 else 0.0 for p in pts],
+              "replicas": [p[7] / p[1] for p in pts]}
     peak, peak_at = _peak(series["t_s"], series["utilization"], 5)
     return NodeResult(
         name=name, kind=c.kind, replicas=c.replica_count(), capacity=cap,
@@ -361,12 +392,12 @@ def _edge_results(scenario: Scenario, comps: dict[str, Component], run: _Run, st
         points = run.edge_series.get(i, [])
         transitions = [[t, state] for t, state in b.transitions[:200]] if b else []
         out.append(EdgeResult(
-            spec.source, spec.target, i, e.calls, k.attempts, k.attempts / e.calls if e.calls else 0.0,
+            spec.source, spec.target, i, e.calls, k.attempts, (k.attempts + k.hedges) / e.calls if e.calls else 0.0,
             k.successes, k.retries, dict(sorted(k.by_cause.items())), k.wasted_calls, _ms(k.wasted_s),
             k.hedges, k.hedge_wins, k.short_circuited, b.times_opened if b else 0,
             b.open_seconds(start, end) if b else 0.0, transitions,
-            {"t_s": [q[0] for q in points], "attempts_per_s": [float(q[1]) for q in points],
-             "breaker": [q[2] for q in points]}))
+            {"t_s": [q[0] for q in points], "attempts_per_s": [q[2] / q[1] for q in points],
+             "breaker": [q[3] for q in points]}))
     return out
 
 
@@ -400,8 +431,8 @@ def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Compon
                     [Span(s[0], s[1], _ms(s[2] - r.t0), _ms(s[3] - r.t0), _ms(s[4] - r.t0), s[5])
                      for s in _in_call_order(r.spans)])
               for r, f, latency in run.traces]
-    series = {"t_s": [p[0] for p in run.series], "throughput_rps": [float(p[1]) for p in run.series],
-              "p99_ms": [_ms(p[2]) for p in run.series], "arrivals": [float(p[3]) for p in run.series]}
+    series = {"t_s": [p[0] for p in run.series], "throughput_rps": [p[2] / p[1] for p in run.series],
+              "p99_ms": [_ms(p[3]) for p in run.series], "arrivals": [p[4] / p[1] for p in run.series]}
     return Results(
         scenario=scenario.name, seed=seed, duration_s=w.duration_s, measured_s=measured_s,
         requests=requests, throughput_rps=run.completed / measured_s,

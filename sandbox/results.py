@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .analysis import Analysis
@@ -84,7 +84,7 @@ class NodeResult:
 class EdgeResult:
     """Calls over one edge: how many, how many attempts they took, and what went wrong.
 
-    ``amplification`` is attempts per call: what retries and hedges multiply the
+    ``amplification`` is (attempts + hedge copies) per call: what retries and hedges multiply the
     callee's load by. Resilience figures are zero on edges without a policy.
     """
     source: str
@@ -170,7 +170,7 @@ class Results:
     nodes: dict[str, NodeResult]
     causes: list[Cause]
     bottleneck: Bottleneck
-    series: dict[str, list[float]]  # system-wide 1-second points: t_s, throughput_rps, p99_ms, arrivals
+    series: dict[str, list[float]]  # system-wide points (1 s each, wider past 2048 points): t_s, throughput_rps, p99_ms, arrivals (per s)
     traces: list[Trace]
     edges: list[EdgeResult]
     cost_per_hour: float          # dollars, time-weighted over the measured window
@@ -181,7 +181,12 @@ class Results:
 
     def to_dict(self, series: bool = True) -> dict[str, Any]:
         """The JSON form. ``series=False`` leaves out time series, histograms and traces."""
-        d = _clean(asdict(self))
+        r = self
+        if not series:  # drop the long parts before copying, not after
+            r = replace(self, series={}, latency_histogram=[], traces=[],
+                        nodes={k: replace(n, series={}) for k, n in self.nodes.items()},
+                        edges=[replace(e, series={}) for e in self.edges])
+        d = _clean(asdict(r))
         d["analysis"] = _analysis_json(self.analysis)
         if not series:
             for key in ("series", "latency_histogram", "traces"):

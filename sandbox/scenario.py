@@ -458,10 +458,7 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
             yield f"nodes.{name}", "a load balancer needs at least one outgoing edge to balance over"
         if node.kind == "rate_limiter" and not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a rate limiter needs an outgoing edge to the node it protects"
-        for k, f in enumerate(getattr(node, "failures", [])):
-            if f.at_s >= s.workload.duration_s:
-                yield f"nodes.{name}.failures[{k}].at_s", (f"{f.at_s:g} is after the run ends "
-                                                          f"(duration_s {s.workload.duration_s:g})")
+
     cycle = _certain_cycle(s)
     if cycle:
         path = " -> ".join(cycle + [cycle[0]])

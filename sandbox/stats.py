@@ -20,7 +20,9 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-__all__ = ["LogHistogram", "RELATIVE_ERROR", "ZERO_BUCKET", "window_quantile"]
+__all__ = ["LogHistogram", "RELATIVE_ERROR", "ZERO_BUCKET", "window_quantile", "MAX_POINTS", "merge_pairs"]
+
+MAX_POINTS = 2048  # a time series longer than this halves its resolution: memory stays bounded
 
 RELATIVE_ERROR = 0.01
 _ZERO = 1e-9
@@ -155,3 +157,11 @@ def window_quantile(window: dict[int, int], q: float, like: LogHistogram) -> flo
         if seen > rank:
             return like.value(i)
     return 0.0  # pragma: no cover - the loop always reaches rank
+
+
+def merge_pairs(points: list, combine) -> list:
+    """Merge neighbouring points two by two (an odd last point stays as it is)."""
+    merged = [combine(a, b) for a, b in zip(points[0::2], points[1::2])]
+    if len(points) % 2:
+        merged.append(points[-1])
+    return merged

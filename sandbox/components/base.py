@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Optional
 
 from simpy import AllOf, Environment, Timeout
 
-from ..stats import LogHistogram, window_quantile
+from ..stats import LogHistogram, merge_pairs, window_quantile
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Draw
@@ -88,7 +88,7 @@ class NodeStats:
         self.cap_area = self.replica_area = 0.0
         self.cap_t = 0.0
         self.window: dict[int, int] = {}  # response-time buckets of the current 1-s window
-        self.series: list[tuple] = []     # (t_s, completed, p99_s, queue_mean, utilization, replicas)
+        self.series: list[tuple] = []     # see close_window
         self._mark = (0.0, 0.0, 0.0, 0, 0.0)
 
     def advance(self, now: float) -> None:
@@ -128,15 +128,26 @@ class NodeStats:
         window = self.window
         window[i] = window.get(i, 0) + 1
 
-    def close_window(self, t_s: float) -> None:
-        """Append one 1-second point of the time series, then start a new window."""
+    def close_window(self, t_s: float, width_s: float) -> None:
+        """Append one point of the time series (the window just ended), then start a new one.
+
+        A point is (t_end, width, completed, p99, queue_area, busy_area, capacity_area,
+        replica_area): sums, so neighbouring points merge exactly (p99 by its maximum).
+        """
         busy, queue, cap, reps = self.areas_at(t_s)
         b0, q0, c0, r0, done0 = self._mark
         self._mark = (busy, queue, cap, reps, self.completed)
         p99 = window_quantile(self.window, 0.99, self.response)
         self.window = {}
-        util = (busy - b0) / (cap - c0) if cap > c0 else 0.0
-        self.series.append((t_s, self.completed - done0, p99, queue - q0, util, reps - r0))
+        self.series.append((t_s, width_s, self.completed - done0, p99, queue - q0, busy - b0, cap - c0, reps - r0))
+
+    def halve_series(self) -> None:
+        """Merge neighbouring points: half the resolution, half the memory."""
+        self.series = merge_pairs(self.series, _merge_node_points)
+
+
+def _merge_node_points(a: tuple, b: tuple) -> tuple:
+    return (b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3]), a[4] + b[4], a[5] + b[5], a[6] + b[6], a[7] + b[7])
 
 
 class OutEdge:

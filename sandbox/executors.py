@@ -1,0 +1,96 @@
+"""Executors: where the runs of an experiment happen.
+
+Experiments hand their runs to a :class:`concurrent.futures.Executor`, so the
+same call runs here, on a local process pool, or on a Dask cluster:
+
+- ``workers=1``: :class:`InProcessExecutor`, in this process, one run after
+  another (no pool to start);
+- ``workers=N`` (default: every core): a :class:`~concurrent.futures.ProcessPoolExecutor`
+  whose processes come from a *forkserver* that has imported the sandbox once
+  (safe in a threaded parent such as a Dask client or a web app, and cheap per
+  process);
+- ``scheduler="tcp://HOST:8786"``: a Dask distributed cluster through
+  ``Client.get_executor()`` (the optional ``dask`` extra). The scheduler and
+  its workers must be able to import ``sandbox``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from .errors import ScenarioError, SimulationError
+
+__all__ = ["executor_for", "InProcessExecutor", "DASK_CONNECT_TIMEOUT_S"]
+
+DASK_CONNECT_TIMEOUT_S = 10.0   # how long to try reaching a Dask scheduler
+
+
+class InProcessExecutor(Executor):
+    """Runs each task at once, here: for one worker, with no pool to start."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future, as a pool would
+            fut.set_exception(exc)
+        return fut
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """forkserver where there is one: safe in a threaded parent (Dask, a web app), cheap per worker."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["sandbox.experiments", "sandbox.engine"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+@contextmanager
+def executor_for(workers: int | None = None, scheduler: str | None = None) -> Iterator[Executor]:
+    """The executor to run experiments on, closed on exit.
+
+    ``scheduler`` (``tcp://HOST:8786``) connects to a Dask distributed cluster
+    (the ``dask`` extra); otherwise ``workers`` processes on this machine
+    (default: every core), or this process alone when ``workers`` is 1.
+
+    >>> with executor_for(workers=1) as ex:
+    ...     ex.submit(pow, 2, 10).result()
+    1024
+    """
+    if workers is not None and workers < 1:
+        raise ScenarioError("--workers", [("", f"must be at least 1, got {workers}")])
+    if scheduler is not None:
+        with _dask_executor(scheduler) as ex:
+            yield ex
+        return
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        yield InProcessExecutor()
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _dask_executor(address: str) -> Iterator[Executor]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SimulationError("--scheduler needs Dask: pip install 'sandbox[dask]' "
+                              "(or pip install 'dask[distributed]')") from None
+    try:
+        client = Client(address, timeout=f"{DASK_CONNECT_TIMEOUT_S}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SimulationError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
