@@ -35,6 +35,7 @@ from .errors import ScenarioError
 __all__ = [
     "Scenario", "Workload", "Edge", "ServiceNode", "CacheNode", "LoadBalancerNode", "QueueNode",
     "RateLimiterNode", "Backoff", "CircuitBreaker", "Fault", "Autoscale", "DEFAULT_COST_PER_HOUR",
+    "Challenge", "Objective", "Constraints", "Prediction", "Solution", "parse_metric",
     "Node", "ServiceTime", "load", "loads", "from_dict", "with_overrides", "json_schema",
     "LB_POLICIES", "NODE_KINDS",
 ]
@@ -397,6 +398,108 @@ class Workload(_Model):
         return base * (1 + p.amplitude)
 
 
+# ── challenges ───────────────────────────────────────────────────────────────
+
+_METRIC = re.compile(r"^\s*([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*(?:/\s*([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*)?$")
+_OBJECTIVE = re.compile(r"^(.+?)\s*(<=|>=|<|>)\s*(-?[0-9][0-9_.eE+\-]*)\s*$")
+METRIC_ROOTS = ("latency_ms", "goodput", "throughput_rps", "cost_per_hour", "cost_per_million", "requests",
+                "nodes", "edges")
+
+
+def parse_metric(text: str) -> tuple[str, str | None]:
+    """A metric is a dotted results path, or one path divided by another.
+
+    >>> parse_metric("requests.rejected / requests.arrived")
+    ('requests.rejected', 'requests.arrived')
+    """
+    m = _METRIC.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a results path (like latency_ms.p99) or a ratio of two")
+    for path in m.groups():
+        if path is not None and path.split(".")[0] not in METRIC_ROOTS:
+            raise ValueError(f"{path!r} does not start with one of {', '.join(METRIC_ROOTS)}")
+    return m.group(1), m.group(2)
+
+
+class Objective(_Model):
+    """A check on a result figure: `metric op target`, written out or as one string."""
+    metric: str
+    op: Literal["<=", "<", ">=", ">"]
+    target: float
+    label: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            m = _OBJECTIVE.match(data)
+            if not m:
+                raise ValueError(f"{data!r} is not 'METRIC OP NUMBER' (for example 'latency_ms.p99 <= 250')")
+            try:
+                target = float(m.group(3))
+            except ValueError:
+                raise ValueError(f"{m.group(3)!r} in {data!r} is not a number") from None
+            return {"metric": m.group(1).strip(), "op": m.group(2), "target": target}
+        return data
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        parse_metric(v)
+        return " / ".join(p for p in parse_metric(v) if p)
+
+    def text(self) -> str:
+        return f"{self.metric} {self.op} {self.target:g}"
+
+
+class Constraints(_Model):
+    """What the player may change in the starter design."""
+    add_kinds: list[Literal["service", "database", "cache", "load_balancer", "queue", "rate_limiter"]] = Field(
+        default_factory=list, description="node kinds the player may add")
+    editable: list[str] = Field(default_factory=lambda: ["nodes.*", "edges"],
+                                description="glob patterns of the fields that may change, e.g. nodes.web.replicas")
+    may_remove: bool = Field(default=False, description="may starter nodes be removed")
+    max_replicas: int | None = Field(default=None, ge=1, description="the most replicas of any node")
+    budget_per_hour: float | None = Field(default=None, gt=0, description="the most the design may cost, dollars per hour")
+
+
+class Prediction(_Model):
+    """A question asked before the run, scored against the simulation afterwards."""
+    id: str = Field(pattern=r"^[A-Za-z_][\w\-]*$")
+    question: str
+    metric: str = Field(description="a results path, or design.PATH for a figure of the design (design.nodes.web.replicas)")
+    tolerance: float = Field(default=0.2, gt=0, le=1, description="relative error that counts as right")
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        if not v.startswith("design."):
+            parse_metric(v)
+        return v
+
+
+class Solution(_Model):
+    """A reference design: nodes and edges (the workload is the challenge's)."""
+    nodes: dict[str, Node]
+    edges: list[Edge] = Field(default_factory=list)
+
+
+class Challenge(_Model):
+    """A graded exercise: the scenario is the starter design, which must fail."""
+    title: str = Field(min_length=1)
+    level: int = Field(ge=1, le=5)
+    brief: str = Field(min_length=1, description="the story in a product manager's words")
+    lesson: str = Field(min_length=1, description="the concept, shown after a pass")
+    objectives: list[Objective] = Field(min_length=1)
+    constraints: Constraints = Field(default_factory=Constraints)
+    hints: list[str] = Field(min_length=1, description="revealed one at a time")
+    predict: list[Prediction] = Field(default_factory=list)
+    solution: Solution
+    seeds: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=1, max_length=20,
+                             description="every run must pass: a pass is not luck")
+    order: int | None = Field(default=None, description="position in the campaign (default: by level, then title)")
+
+
 # ── the scenario ─────────────────────────────────────────────────────────────
 
 class Scenario(_Model):
@@ -407,6 +510,7 @@ class Scenario(_Model):
     workload: Workload
     nodes: dict[str, Node]
     edges: list[Edge] = Field(default_factory=list)
+    challenge: Challenge | None = Field(default=None, description="makes this file a graded challenge")
 
     @field_validator("nodes")
     @classmethod
@@ -459,6 +563,16 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
         if node.kind == "rate_limiter" and not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a rate limiter needs an outgoing edge to the node it protects"
 
+    if s.challenge is not None:
+        data = s.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data.pop("challenge")
+        data["nodes"] = s.challenge.solution.model_dump(mode="json", by_alias=True, exclude_none=True)["nodes"]
+        data["edges"] = s.challenge.solution.model_dump(mode="json", by_alias=True, exclude_none=True)["edges"]
+        try:
+            Scenario.model_validate(data)
+        except ScenarioError as exc:
+            for path, reason in exc.problems:
+                yield f"challenge.solution.{path}" if path else "challenge.solution", reason
     cycle = _certain_cycle(s)
     if cycle:
         path = " -> ".join(cycle + [cycle[0]])
@@ -615,8 +729,11 @@ def _allowed_fields(parent: tuple[Any, ...]) -> list[str]:
         model = Workload
     elif len(parent) == 2 and parent[0] == "edges":
         model = Edge
-    elif parent and parent[-1] in ("backoff", "circuit_breaker", "autoscale"):
-        model = {"backoff": Backoff, "circuit_breaker": CircuitBreaker, "autoscale": Autoscale}[parent[-1]]
+    elif parent and parent[-1] in ("backoff", "circuit_breaker", "autoscale", "challenge", "constraints", "solution"):
+        model = {"backoff": Backoff, "circuit_breaker": CircuitBreaker, "autoscale": Autoscale, "challenge": Challenge,
+                 "constraints": Constraints, "solution": Solution}[parent[-1]]
+    elif len(parent) >= 2 and parent[-2] == "predict":
+        model = Prediction
     elif len(parent) >= 2 and parent[-2] == "failures":
         model = Fault
     elif parent:
