@@ -169,7 +169,8 @@ def _evaluate(s: Scenario, rate: float) -> dict[str, NodeEstimate]:
         changed = False
         for name, node in s.nodes.items():
             own, scv = _service_ms(node)
-            branch = [f * (2 * e.latency_ms + response[e.target]) for e, f in out[name]]
+            # a branch never taken (factor 0) adds nothing, even towards a saturated node (0 x inf)
+            branch = [f * (2 * e.latency_ms + response[e.target]) for e, f in out[name] if f > 0]
             downstream = (max(branch) if getattr(node, "parallel", False) else sum(branch)) if branch else 0.0
             hold = own + downstream
             lam = rate * visits[name]

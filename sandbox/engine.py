@@ -295,6 +295,18 @@ def _check_limits(scenario: Scenario, limits: Limits | None) -> None:
 
 def _run_until(env: Environment, end: float, limits: Limits | None, progress: Progress | None,
                wall0: float) -> None:
+    """Run SimPy to `end`; a call chain too deep for Python becomes a SimulationError."""
+    try:
+        _run_chunks(env, end, limits, progress, wall0)
+    except RecursionError:
+        raise SimulationError(
+            f"a request made more nested calls than Python allows (at {env.now:.3f} s): a cycle is taken "
+            "too often (for example a -> b -> a with probability 0.99 makes ~100 passes on average and far "
+            "more in its tail); lower the probability of an edge on the cycle") from None
+
+
+def _run_chunks(env: Environment, end: float, limits: Limits | None, progress: Progress | None,
+                wall0: float) -> None:
     max_wall = limits.max_wall_s if limits else None
     if progress is None and max_wall is None:
         env.run(until=end)

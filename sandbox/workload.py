@@ -20,6 +20,9 @@ from .scenario import Workload
 
 __all__ = ["open_arrivals", "closed_loop_user"]
 
+_IDLE_STEP_S = 0.01   # how often constant arrivals look again while the rate is zero
+_MIN_CYCLE_S = 1e-6   # the shortest request-think cycle of a closed-loop user
+
 Start = Callable[[float], None]                     # begin one request arriving now
 Visit = Callable[[float], Generator]                # one request, as a generator, for closed loops
 
@@ -30,7 +33,13 @@ def open_arrivals(env: Environment, workload: Workload, streams: Streams, start:
     profile = workload.profile
     if workload.arrival == "constant":
         while True:
-            gap = 1.0 / workload.rate_at(env._now)
+            rate = workload.rate_at(env._now)
+            if rate <= 0:  # a trough of zero load: look again a little later
+                if env._now + _IDLE_STEP_S >= end:
+                    return
+                yield Timeout(env, _IDLE_STEP_S)
+                continue
+            gap = 1.0 / rate
             if env._now + gap >= end:
                 return
             yield Timeout(env, gap)
@@ -65,4 +74,9 @@ def closed_loop_user(env: Environment, workload: Workload, think: Callable[[], f
             return
         if pause:
             yield Timeout(env, pause)
-        yield from visit(env._now)
+        sent = env._now
+        yield from visit(sent)
+        if env._now == sent and not pause:
+            # a request answered in no time with no think time would loop forever at
+            # one instant: a real request-think cycle takes at least a microsecond
+            yield Timeout(env, _MIN_CYCLE_S)
