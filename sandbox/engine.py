@@ -438,7 +438,10 @@ def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Compon
     callers: dict[str, list[str]] = {}
     for e in scenario.edges:
         callers.setdefault(e.target, []).append(e.source)
-    bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers)
+    wasted: dict[str, int] = {}
+    for e in edges:
+        wasted[e.target] = wasted.get(e.target, 0) + e.wasted_calls
+    bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers, wasted)
     traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency),
                     [Span(s[0], s[1], _ms(s[2] - r.t0), _ms(s[3] - r.t0), _ms(s[4] - r.t0), s[5])
                      for s in _in_call_order(r.spans)])

@@ -41,6 +41,8 @@ def summary_text(r: Results) -> str:
         f"Throughput  {r.throughput_rps:,.1f} rps    Goodput {r.goodput:.2%}{slo}",
         f"Latency ms  mean {_num(lat.mean)}  p50 {_num(lat.p50)}  p90 {_num(lat.p90)}  p95 {_num(lat.p95)}"
         f"  p99 {_num(lat.p99)}  p99.9 {_num(lat.p999)}  max {_num(lat.max)}",
+        f"Cost        ${r.cost_per_hour:,.2f} per hour"
+        + (f", ${r.cost_per_million:,.2f} per million completed requests" if r.cost_per_million is not None else ""),
         "",
     ]
     theory = {c.node: c for c in r.theory}
@@ -58,7 +60,16 @@ def summary_text(r: Results) -> str:
         ])
     lines.append(_table(["node", "kind", "size", "arrived", "busy", "wait ms mean/p99", "service ms",
                          "queue mean/max", "rejected", "theory busy/wait"], rows))
-    lines += ["", f"Bottleneck  {r.bottleneck.why}" if r.bottleneck.node else f"Bottleneck  {r.bottleneck.why}"]
+    busy_edges = [e for e in r.edges if e.attempts != e.calls or e.failures or e.hedges or e.breaker_opened]
+    if busy_edges:
+        erows = [[f"{e.source} -> {e.target}", f"{e.calls:,}", f"{e.attempts:,}", f"{e.amplification:.2f}x",
+                  ", ".join(f"{k} {v:,}" for k, v in e.failures.items()) or "-",
+                  f"{e.wasted_calls:,}", f"{e.hedges:,}/{e.hedge_wins:,}",
+                  f"{e.breaker_opened}x, {e.breaker_open_s:.0f} s" if e.breaker_opened else "-"]
+                 for e in busy_edges]
+        lines += ["", _table(["call", "calls", "attempts", "amplification", "failed attempts", "wasted",
+                              "hedges/won", "breaker open"], erows)]
+    lines += ["", f"Bottleneck  {r.bottleneck.why}"]
     if r.causes:
         lines += ["", "Why requests did not complete:"]
         lines += [f"  {c.count:>9,}  {c.share:6.2%}  {c.status} at {c.node}: {c.reason}" for c in r.causes]

@@ -263,7 +263,7 @@ def _duration(ms: float) -> str:
 
 
 def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, requests_arrived: int,
-                    callers: dict[str, list[str]] | None = None) -> Bottleneck:
+                    callers: dict[str, list[str]] | None = None, wasted: dict[str, int] | None = None) -> Bottleneck:
     """The busiest node that holds workers, and why it limits the system.
 
     The sentence names how busy it is, how long calls wait there and what share
@@ -296,6 +296,10 @@ def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, reques
                          f"(up to {feeder.queue_length['max']:,.0f} queued)")
     if top.rejected:
         parts.append(f"it turned away {top.rejected} calls ({top.rejected / max(1, top.arrived):.1%}) with its queue full")
+    lost = (wasted or {}).get(top.name, 0)
+    if top.completed and lost >= 0.1 * top.completed:
+        parts.append(f"{min(1.0, lost / top.completed):.0%} of the calls it finished were wasted: "
+                     "their callers had already timed out")
     if top.downstream_share >= 0.5:
         parts.append(f"its workers spend {top.downstream_share:.0%} of their busy time waiting on calls downstream")
     if top.peak_utilization < 0.5 and not top.rejected:
