@@ -139,32 +139,63 @@ def _require_challenge(s: Scenario) -> None:
         raise ScenarioError(s.name, [("challenge", "this scenario has no challenge section")])
 
 
+def _allowed(path: str, patterns: list[str]) -> bool:
+    """A change at `path` is allowed when a pattern matches it or one of its ancestors."""
+    parts = path.split(".")
+    prefixes = [".".join(parts[:k]) for k in range(1, len(parts) + 1)]
+    return any(fnmatch.fnmatchcase(p, pat) for p in prefixes for pat in patterns)
+
+
+def _changes(before: Any, after: Any, prefix: str) -> list[str]:
+    """Dotted paths where two nested values differ (lists of a new length change as a whole)."""
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [p for k, (a, b) in enumerate(zip(before, after)) for p in _changes(a, b, f"{prefix}.{k}")]
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [p for k in sorted(set(before) | set(after))
+                for p in _changes(before.get(k), after.get(k), f"{prefix}.{k}")]
+    return [] if before == after else [prefix]
+
+
 def check_constraints(starter: Scenario, candidate: Scenario, ch: Challenge) -> list[str]:
     """Every way `candidate` breaks the challenge's constraints, in words."""
+    from .scenario import DEFAULT_COST_PER_HOUR
     c = ch.constraints
     out: list[str] = []
+    only = f"this challenge lets you change only {', '.join(c.editable) or 'nothing'}"
     if candidate.workload != starter.workload:
         out.append("the workload is fixed by the challenge; change the architecture, not the traffic")
     for name in starter.nodes:
         if name not in candidate.nodes and not c.may_remove:
             out.append(f"node {name!r} was removed; this challenge keeps every starter node")
     for name, node in candidate.nodes.items():
+        after = node.model_dump(mode="json", exclude_none=True)
         if name not in starter.nodes:
             if node.kind not in c.add_kinds:
                 allowed = ", ".join(c.add_kinds) if c.add_kinds else "none"
                 out.append(f"node {name!r} ({node.kind}) was added; kinds you may add: {allowed}")
+                continue
+            template = c.templates.get(node.kind)
+            if template is not None:
+                like = starter.nodes[template].model_dump(mode="json", exclude_none=True)
+                for path in _changes(like, after, f"nodes.{name}"):
+                    if not _allowed(path.replace(f"nodes.{name}", "", 1).lstrip(".") or "-", c.template_free):
+                        out.append(f"{path} differs from {template}'s: an added {node.kind} is a copy of "
+                                   f"{template} (you may set only {', '.join(c.template_free)})")
+            price = getattr(node, "cost_per_hour", None)
+            if price is not None and price < DEFAULT_COST_PER_HOUR[node.kind]:
+                out.append(f"nodes.{name}.cost_per_hour is ${price:.2f}; an added {node.kind} costs at least "
+                           f"${DEFAULT_COST_PER_HOUR[node.kind]:.2f} per replica-hour")
             continue
         before = starter.nodes[name].model_dump(mode="json", exclude_none=True)
-        after = node.model_dump(mode="json", exclude_none=True)
-        for key in sorted(set(before) | set(after)):
-            if before.get(key) != after.get(key):
-                path = f"nodes.{name}.{key}"
-                if not any(fnmatch.fnmatchcase(path, pat) or fnmatch.fnmatchcase(f"nodes.{name}", pat)
-                           for pat in c.editable):
-                    out.append(f"{path} was changed; this challenge lets you change only {', '.join(c.editable)}")
-    if [e.model_dump() for e in candidate.edges] != [e.model_dump() for e in starter.edges]:
-        if not any(fnmatch.fnmatchcase("edges", pat) for pat in c.editable):
-            out.append(f"the calls (edges) were changed; this challenge lets you change only {', '.join(c.editable)}")
+        for path in _changes(before, after, f"nodes.{name}"):
+            if not _allowed(path, c.editable):
+                out.append(f"{path} was changed; {only}")
+    before_edges = [e.model_dump(mode="json", by_alias=True) for e in starter.edges]
+    after_edges = [e.model_dump(mode="json", by_alias=True) for e in candidate.edges]
+    for path in _changes(before_edges, after_edges, "edges"):
+        if not _allowed(path, c.editable):
+            out.append(f"the calls (edges) were changed, at {path}; {only}")
+            break
     if c.max_replicas is not None:
         for name, node in candidate.nodes.items():
             reps = getattr(node, "replicas", 1)

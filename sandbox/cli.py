@@ -5,6 +5,8 @@
     sandbox analyse FILE [--rate R] [--json]
     sandbox schema
     sandbox diagram FILE [--svg OUT] [--run] [--seed N]
+    sandbox challenge list [--json]
+    sandbox challenge check FILE [--design DESIGN.yaml | --solution] [--predict ID=VALUE] [--json]
     sandbox replicate FILE [-n 10]                      each figure as mean ± 95% interval
     sandbox compare A.yaml [B.yaml] [--set PATH=VALUE] [-n 10]   paired runs on identical traffic
     sandbox sweep FILE --set PATH=START:STOP:STEPS [--set ...] [-n 5]
@@ -53,6 +55,20 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--json", action="store_true")
 
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+
+    ch = sub.add_parser("challenge", help="list the campaign's challenges, or grade a design")
+    chsub = ch.add_subparsers(dest="challenge_command", required=True, metavar="ACTION")
+    chl = chsub.add_parser("list", help="the challenges in campaign order")
+    chl.add_argument("--json", action="store_true")
+    chl.add_argument("--folder", default=None, help="a folder of challenge files (default: scenarios/challenges)")
+    chc = chsub.add_parser("check", help="grade a design: the starter (default), --design FILE or --solution")
+    chc.add_argument("file", help="challenge file")
+    which = chc.add_mutually_exclusive_group()
+    which.add_argument("--design", metavar="DESIGN.yaml", default=None, help="your design: nodes and edges")
+    which.add_argument("--solution", action="store_true", help="grade the reference solution")
+    chc.add_argument("--predict", metavar="ID=VALUE", action="append", default=[],
+                     help="a prediction, scored against the runs (repeatable)")
+    chc.add_argument("--json", action="store_true")
 
     dia = sub.add_parser("diagram", help="print the architecture as Graphviz DOT, or write SVG")
     dia.add_argument("file")
@@ -335,6 +351,70 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _challenge(args: argparse.Namespace, out: TextIO) -> int:
+    from . import challenges
+    if args.challenge_command == "list":
+        rows = [(p, s.challenge) for p, s in challenges.campaign(args.folder)]
+        if args.json:
+            out.write(json.dumps([{"file": str(p), "title": c.title, "level": c.level, "objectives":
+                                   [o.text() for o in c.objectives]} for p, c in rows], indent=2) + "\n")
+        else:
+            for k, (p, c) in enumerate(rows, 1):
+                out.write(f"{k:>2}. [level {c.level}] {c.title:<40} {p.name}\n")
+        return 0
+    from .scenario import load
+    challenge = load(args.file)
+    if challenge.challenge is None:
+        raise ScenarioError(args.file, [("challenge", "this file has no challenge section")])
+    guesses = {}
+    for item in args.predict:
+        key, sep, value = item.partition("=")
+        try:
+            guesses[key.strip()] = float(value)
+        except ValueError:
+            raise ScenarioError("--predict", [(item, "must be ID=NUMBER")]) from None
+        if not sep:
+            raise ScenarioError("--predict", [(item, "must be ID=NUMBER")])
+    known = {p.id for p in challenge.challenge.predict}
+    for key in guesses:
+        if key not in known:
+            raise ScenarioError("--predict", [(key, f"no such prediction; this challenge asks: {', '.join(sorted(known)) or 'none'}")])
+    if args.design:
+        candidate = challenges.load_design(args.design, challenge)
+    else:
+        candidate = challenges.design(challenge, "solution" if args.solution else "starter")
+    g = challenges.grade(candidate, challenge, guesses)
+    if args.json:
+        out.write(json.dumps(g.to_dict(), indent=2) + "\n")
+    else:
+        out.write(_grade_text(g) + "\n")
+    return 0 if g.passed else 1
+
+
+def _grade_text(g) -> str:
+    lines = [f"{g.challenge}: {g.summary().partition('. Why: ')[0]}", ""]
+    for v in g.violations:
+        lines.append(f"  constraint broken: {v}")
+    why = ""
+    for o in g.objectives:
+        mark = "pass" if o.passed else "FAIL"
+        value = "n/a" if o.value is None else f"{o.value:,.4g}"
+        lines.append(f"  {mark}  {o.objective:<45} {value:>12}  (runs: {', '.join('n/a' if v is None else f'{v:,.4g}' for v in o.runs)})")
+        if o.label:
+            lines.append(f"        ({o.label})")
+        if o.cause:
+            first, _, rest = o.cause.partition(". Why: ")
+            lines.append(f"        {first}")
+            why = why or rest
+    if why:
+        lines.append(f"  Why: {why}")
+    for p in g.predictions:
+        lines.append(f"  predicted {p.id}: {p.guess} vs {p.actual if p.actual is None else f'{p.actual:,.4g}'}"
+                     f" ({'right' if p.right else 'off'})")
+    lines.append(f"  score {g.score}/100, stars {g.stars}/3, design cost ${g.cost_per_hour:.2f}/h")
+    return "\n".join(lines)
+
+
 _COMMANDS = {"run": _run, "validate": _validate, "analyse": _analyse, "analyze": _analyse,
              "schema": _schema, "diagram": _diagram, "replicate": _replicate, "compare": _compare,
-             "sweep": _sweep, "report": _report}
+             "sweep": _sweep, "report": _report, "challenge": _challenge}

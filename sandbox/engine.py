@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Generator
@@ -48,7 +49,7 @@ Progress = Callable[[float], None]
 @dataclass(frozen=True)
 class Limits:
     """Per-run limits, so one run cannot stall a shared server."""
-    max_requests: int | None = None   # expected arrivals (rate x duration) allowed
+    max_requests: int | None = None   # requests allowed: refused up front by estimate, stopped when reached
     max_nodes: int | None = None
     max_wall_s: float | None = None
 
@@ -112,6 +113,7 @@ class _Run:
         self.warmup = w.warmup_s
         self.slo_s = w.slo_ms / 1000.0 if w.slo_ms else None
         self.ids = 0
+        self.max_requests: float = math.inf  # Limits.max_requests, enforced as requests are made
         self.arrived = self.completed = self.rejected = self.failed = self.finished = self.good = 0
         self.latency = LogHistogram()
         self.causes: dict[Failure, int] = {}
@@ -132,6 +134,9 @@ class _Run:
 
     def new_request(self, now: float) -> Request:
         self.ids += 1
+        if self.ids > self.max_requests:
+            raise SimulationError(f"the run reached this server's limit of {self.max_requests:,} requests at "
+                                  f"{now:.1f} simulated s (lower the rate, the users or the duration)")
         measured = now >= self.warmup
         spans = None
         if measured:
@@ -263,6 +268,8 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
     comps = compile_components(scenario, env, streams)
     entry = comps[w.entry]
     run = _Run(env, scenario, entry, max_traces)
+    if limits is not None and limits.max_requests is not None:
+        run.max_requests = limits.max_requests
     if w.users is not None:
         for u in range(w.users):
             think = streams.sampler(f"user:{u}:think", "exponential", w.think_time_ms / 1000.0) \

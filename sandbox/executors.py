@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 from .errors import ScenarioError, SimulationError
 
-__all__ = ["executor_for", "InProcessExecutor", "DASK_CONNECT_TIMEOUT_S"]
+__all__ = ["executor_for", "process_pool", "InProcessExecutor", "DASK_CONNECT_TIMEOUT_S"]
 
 DASK_CONNECT_TIMEOUT_S = 10.0   # how long to try reaching a Dask scheduler
 
@@ -50,6 +50,11 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` processes that have imported the sandbox before their first task."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+
+
 @contextmanager
 def executor_for(workers: int | None = None, scheduler: str | None = None) -> Iterator[Executor]:
     """The executor to run experiments on, closed on exit.
@@ -72,7 +77,7 @@ def executor_for(workers: int | None = None, scheduler: str | None = None) -> It
     if workers == 1:
         yield InProcessExecutor()
         return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    pool = process_pool(workers)
     try:
         yield pool
     finally:

@@ -401,7 +401,7 @@ class Workload(_Model):
 # ── challenges ───────────────────────────────────────────────────────────────
 
 _METRIC = re.compile(r"^\s*([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*(?:/\s*([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*)?$")
-_OBJECTIVE = re.compile(r"^(.+?)\s*(<=|>=|<|>)\s*(-?[0-9][0-9_.eE+\-]*)\s*$")
+_OBJECTIVE = re.compile(r"^(.+?)\s*(<=|>=|<|>)\s*(\S+)\s*$")
 METRIC_ROOTS = ("latency_ms", "goodput", "throughput_rps", "cost_per_hour", "cost_per_million", "requests",
                 "nodes", "edges")
 
@@ -438,7 +438,8 @@ class Objective(_Model):
             try:
                 target = float(m.group(3))
             except ValueError:
-                raise ValueError(f"{m.group(3)!r} in {data!r} is not a number") from None
+                raise ValueError(f"{m.group(3)!r} in {data!r} is not a number: write 'METRIC OP NUMBER' "
+                                 "(for example 'latency_ms.p99 <= 250')") from None
             return {"metric": m.group(1).strip(), "op": m.group(2), "target": target}
         return data
 
@@ -461,6 +462,10 @@ class Constraints(_Model):
     may_remove: bool = Field(default=False, description="may starter nodes be removed")
     max_replicas: int | None = Field(default=None, ge=1, description="the most replicas of any node")
     budget_per_hour: float | None = Field(default=None, gt=0, description="the most the design may cost, dollars per hour")
+    templates: dict[str, str] = Field(default_factory=dict,
+                                      description="kind -> starter node an added node of that kind must copy")
+    template_free: list[str] = Field(default_factory=lambda: ["replicas"],
+                                     description="fields an added node may set apart from its template")
 
 
 class Prediction(_Model):
@@ -524,6 +529,12 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> "Scenario":
+        if self.challenge is not None:
+            for kind, name in self.challenge.constraints.templates.items():
+                node = self.nodes.get(name)
+                if node is None or node.kind != kind:
+                    raise ScenarioError("<scenario>", [(f"challenge.constraints.templates.{kind}",
+                                                        f"{name!r} is not a {kind} node of the starter design")])
         problems = list(_reference_problems(self))
         if problems:
             raise ScenarioError("<scenario>", problems)

@@ -15,7 +15,7 @@ PUBLIC = {
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
     "NodeResult", "Requests", "Results", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "analyse", "from_dict", "json_schema", "load", "loads",
-    "simulate", "to_dot", "to_graph", "with_overrides",
+    "simulate", "to_dot", "to_graph", "with_overrides", "replicate", "compare", "sweep",
 }
 
 
