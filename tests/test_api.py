@@ -103,3 +103,15 @@ def test_progress_is_reported() -> None:
     seen: list[float] = []
     sandbox.simulate(sandbox.load(ROOT / "scenarios" / "checkout_api.yaml"), duration_s=40, progress=seen.append)
     assert seen[-1] == 1.0 and seen == sorted(seen) and len(seen) == 100
+
+
+def test_max_requests_is_enforced_while_running_too() -> None:
+    # zero think time and instant answers: the up-front estimate cannot see how many requests come
+    s = sandbox.loads("name: z\nworkload: {entry: a, users: 2, think_time_ms: 0, duration_s: 1}\n"
+                      "nodes: {a: {kind: service, queue_limit: 0, service_time: {dist: constant, mean_ms: 0}}}")
+    try:
+        sandbox.simulate(s, limits=sandbox.Limits(max_requests=5000))
+    except sandbox.SimulationError as exc:
+        assert "limit of 5,000 requests" in str(exc)
+    else:
+        raise AssertionError("the run went past its request limit")

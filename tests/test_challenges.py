@@ -412,3 +412,26 @@ def test_list_text_numbers_every_challenge(tmp_path: Path, tiny: Path) -> None:
     assert lines[0].startswith(" 1. [level 1] Scale out")
     code, text = _cli("challenge", "list", "--folder", str(tiny.parent))
     assert code == 0 and "Tiny" in text and "tiny.yaml" in text
+
+
+def test_an_added_node_must_copy_its_template_and_not_undercut_prices() -> None:
+    from sandbox import with_overrides
+    from sandbox.challenges import check_constraints, design
+    c = sandbox.load(FOLDER / "04_read_replicas.yaml")
+    good = design(c, "solution")
+    assert check_constraints(design(c), good, c.challenge) == []
+    cheat = with_overrides(good, {"nodes.replica.service_time.mean_ms": 0.1, "nodes.replica.cost_per_hour": 0})
+    problems = check_constraints(design(c), cheat, c.challenge)
+    assert any("nodes.replica.service_time.mean_ms differs from db's" in p for p in problems), problems
+    assert any("an added database costs at least $0.40" in p for p in problems), problems
+
+
+def test_editable_patterns_reach_nested_fields() -> None:
+    from sandbox import with_overrides
+    from sandbox.challenges import check_constraints, design
+    c = sandbox.load(FOLDER / "11_autoscaling_day.yaml")
+    good = design(c, "solution")
+    assert check_constraints(design(c), good, c.challenge) == []
+    cheat = with_overrides(good, {"nodes.web.autoscale.cold_start_s": 0})
+    problems = check_constraints(design(c), cheat, c.challenge)
+    assert problems and problems[0].startswith("nodes.web.autoscale.cold_start_s was changed")
