@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .analysis import static_cost
+from .analysis import _finite, static_cost
 from .engine import simulate
 from .errors import ScenarioError
 from .results import Results
@@ -83,16 +83,6 @@ class Grade:
         if failed:
             return f"FAIL: {failed[0].cause}"
         return f"PASS {'*' * self.stars}{'.' * (3 - self.stars)}: every objective met in all {len(self.seeds)} runs"
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite(v) for v in x]
-    return x
 
 
 def design(challenge: Scenario, which: str = "starter") -> Scenario:
