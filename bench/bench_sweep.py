@@ -75,7 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--readme", action="store_true", help="write the results into bench/README.md under 'Sweeps'")
     p.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster")
+    p.add_argument("--from-json", action="store_true", help="only render bench/out/bench_sweep.json again")
     args = p.parse_args(argv)
+    if args.from_json:
+        text = render(json.loads((HERE / "out" / "bench_sweep.json").read_text()))
+        print(text)
+        if args.readme:
+            write_readme(HERE / "README.md", text)
+        return 0
 
     scenario = sandbox.with_overrides(sandbox.load(SCENARIO), {"workload.duration_s": DURATION_S})
     run = lambda **kw: sweep(scenario, [AXIS], RUNS, **kw)
@@ -163,12 +170,12 @@ def render(s: dict[str, Any]) -> str:
                      f"{s['dask_overhead_vs_pool_2']:+.1%} wall time; starting the cluster took a further "
                      f"{s['dask_cluster_start_s']:.1f} s, not counted above.")
     notes += [
-        "- Every executor gave figures identical to the in-process run (the benchmark asserts it).",
+        "- Every executor gave figures identical to the first (the benchmark asserts it): same seeds, same results.",
         f"- {s['knee']}",
         f"- Python {s['python']}; load average (1/5/15 min) {s['load_average_before']} before, "
-        f"{s['load_average_after']} after. The last column is the engine's own time per run: where it exceeds "
-        "the in-process figure, the workers shared the cores with something else (each other, or other "
-        "programs), and wall time and speed-up suffer with it.",
+        f"{s['load_average_after']} after (the machine is shared). The last column is the engine's own time per "
+        "run: where it exceeds the column's lowest figure, the runs shared the cores with other work, and wall "
+        "time and speed-up suffer with it.",
     ]
     return "\n".join(lines + notes)
 
