@@ -1,12 +1,12 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    creates .venv, installs the sandbox, runs a sample scenario
+#   make run    creates .venv, installs the sandbox, starts the app (http://localhost:8501)
 #   make test   creates .venv, installs the sandbox with its test extra, runs every test
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/sandbox run scenarios/read_heavy_catalog.yaml
+	$(BIN)/streamlit run streamlit_app.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the README's screenshots, taken by the browser tests (needs Debian's chromium)
+screenshots: $(STAMP)
+	SANDBOX_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
