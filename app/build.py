@@ -1,0 +1,312 @@
+"""Build: compose a design on the canvas and in forms, and see what theory predicts as you edit.
+
+Start from an empty canvas, an example scenario or a saved design; add
+components from the palette; place and connect them on the canvas; set each
+node's and call's fields in the forms beside it. Problems show next to the
+field they concern, and the back-of-envelope analysis (predicted utilization
+per node, the rate at which the design saturates and where) follows every edit.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+
+import sandbox
+from sandbox import edit, share
+from sandbox.challenges import check_constraints, design as challenge_design
+
+from app import canvas, forms, state, widgets
+
+KIND_ICON = {"service": ":material/dns:", "database": ":material/database:", "cache": ":material/bolt:",
+             "load_balancer": ":material/call_split:", "queue": ":material/view_list:",
+             "rate_limiter": ":material/speed:"}
+MAX_UPLOAD_BYTES = 512 * 1024
+
+
+# ── actions (callbacks: they run before the page is drawn again) ─────────────
+
+def _template(kind: str) -> tuple[str, dict[str, Any]] | None:
+    """The starter node an added node of `kind` must copy in the current challenge, if any."""
+    cid = state.challenge_id()
+    scenario = state.challenge_scenario(cid) if cid else None
+    name = scenario.challenge.constraints.templates.get(kind) if scenario else None
+    if name is None:
+        return None
+    starter = edit.challenge_design(dict(state.campaign())[cid], "starter")
+    return name, starter["nodes"][name]
+
+
+def _add_node(kind: str) -> None:
+    template = _template(kind)
+    if template is None:
+        data, name = edit.add_node(state.design(), kind)
+    else:
+        data, name = edit.add_node(state.design(), kind, edit.unique_name(state.design(), template[0]),
+                                   like=template[1])
+    layout = dict(state.layout())
+    layout[name] = edit.place_new(layout)
+    state.update(data, layout, structural=True)
+    st.session_state["sel_node"] = name
+    st.session_state["inspector"] = "Node"
+
+
+def _new_design() -> None:
+    choice = st.session_state.get("new_from", "Empty canvas")
+    if choice == "Empty canvas":
+        state.open_new(edit.empty_design(), {})
+    else:
+        path = state.presets()[choice]
+        with open(path, encoding="utf-8") as f:
+            state.open_new(edit.parse_yaml(f.read(), source=path))
+    state.flash("success", f"Started a new design from: {choice}.")
+
+
+def _open_saved() -> None:
+    chosen = st.session_state.get("open_saved")
+    if chosen is not None:
+        state.open_saved(int(chosen))
+
+
+def _import(text: str, source: str) -> None:
+    """Replace the design with a YAML text, or refuse it (every problem listed) and keep the design."""
+    try:
+        data = edit.parse_yaml(text, source=source)
+    except sandbox.ScenarioError as exc:
+        lines = "\n".join(f"- `{p}`: {r}" if p else f"- {r}" for p, r in exc.problems)
+        state.flash("error", f"**{source[:1].upper()}{source[1:]} was refused; your design is unchanged.**\n\n{lines}")
+        return
+    state.open_new(data)
+    state.flash("success", f"Imported {source}: “{data.get('name')}”.")
+
+
+def _import_upload() -> None:
+    upload = st.session_state.get("upload")
+    if upload is None:
+        return
+    if upload.size > MAX_UPLOAD_BYTES:
+        state.flash("error", f"**{upload.name} was refused; your design is unchanged.** It is "
+                             f"{upload.size:,} bytes; a design file may be at most {MAX_UPLOAD_BYTES:,}.")
+        return
+    try:
+        text = upload.getvalue().decode("utf-8")
+    except UnicodeDecodeError:
+        state.flash("error", f"**{upload.name} was refused; your design is unchanged.** It is not UTF-8 text.")
+        return
+    _import(text, upload.name)
+
+
+def _apply_yaml(key: str) -> None:
+    _import(st.session_state[key], "the YAML you edited")
+
+
+# ── inputs ───────────────────────────────────────────────────────────────────
+
+def design_bar_ui(data: dict[str, Any], valid: bool) -> None:
+    """Name, new, open, import, download and share."""
+    ws = state.workspace()
+    name_col, bar_col = st.columns([1, 2.2], vertical_alignment="bottom")
+    with name_col:
+        widgets.text_field("Design name", "name", data.get("name"), [])
+    with bar_col, st.container(horizontal=True):
+        with st.popover("New", key="pop_new", icon=":material/add:"):
+            options = ["Empty canvas", *state.presets()]
+            st.selectbox("Start from", options, key="new_from")
+            st.button("Create", on_click=_new_design, type="primary", key="new_create")
+        with st.popover("Open", key="pop_open", icon=":material/folder_open:"):
+            saved = state.store().designs(ws, limit=50)
+            labels = {d.id: f"{d.name} · {datetime.fromtimestamp(d.updated):%d %b %H:%M}" for d in saved}
+            st.selectbox("Saved designs in this workspace", list(labels), format_func=labels.get, key="open_saved")
+            st.button("Open", on_click=_open_saved, key="open_button")
+        with st.popover("Import", key="pop_import", icon=":material/upload:"):
+            st.file_uploader("A scenario YAML file", type=["yaml", "yml"], key="upload", on_change=_import_upload,
+                             max_upload_size=1)
+        file_name = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(data.get("name") or "design"))
+        st.download_button("Download YAML", edit.to_yaml(data), file_name=f"{file_name.lower()}.yaml",
+                           mime="application/x-yaml", on_click="ignore", icon=":material/download:",
+                           help=None if valid else "The design has problems; it downloads as it is.")
+        with st.popover("Share", key="pop_share", icon=":material/share:"):
+            try:
+                token = share.encode(data, state.layout())
+            except sandbox.ScenarioError as exc:
+                st.error(exc.problems[0][1])
+            else:
+                base = (st.context.url or "").split("?")[0]
+                st.caption("Anyone opening this link gets a copy of this design:")
+                st.code(f"{base}?design={token}", language=None, wrap_lines=True)
+            st.caption(f"Your work is saved in workspace `{ws}`; bookmark this page's address to come back to it.")
+
+
+def palette_ui(allowed: set[str] | None) -> None:
+    """One button per component kind; each adds a node with sensible defaults."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.markdown("**Add**")
+        for kind, label in canvas.KIND_LABEL.items():
+            disabled = allowed is not None and kind not in allowed
+            st.button(label.capitalize(), key=f"palette_{kind}", icon=KIND_ICON[kind], on_click=_add_node,
+                      args=(kind,), disabled=disabled,
+                      help="this challenge does not let you add this kind" if disabled else f"add a {label}")
+
+
+def yaml_ui(data: dict[str, Any]) -> None:
+    """The design as YAML, editable: applied only when valid."""
+    with st.expander("YAML", icon=":material/code:"):
+        key = state.widget_key("__yaml")
+        st.text_area("The design as YAML", value=edit.to_yaml(data), height=320, key=key,
+                     label_visibility="collapsed")
+        st.button("Apply YAML", on_click=_apply_yaml, args=(key,), key="apply_yaml",
+                  help="replaces the design if the YAML is valid; otherwise lists the problems and keeps it")
+
+
+# ── outputs ──────────────────────────────────────────────────────────────────
+
+def show_challenge(challenge_id: str, scenario: sandbox.Scenario | None) -> set[str] | None:
+    """What the challenge lets the player change, and what the design breaks; returns the kinds it may add."""
+    ch_scenario = state.challenge_scenario(challenge_id)
+    if ch_scenario is None:
+        return None
+    ch = ch_scenario.challenge
+    c = ch.constraints
+    with st.container(border=True):
+        st.markdown(f"**Challenge: {ch.title}** (level {ch.level}). You may change "
+                    f"{', '.join(f'`{p}`' for p in c.editable)}"
+                    + (f"; add {', '.join(c.add_kinds)}" if c.add_kinds else "; add nothing")
+                    + (f"; at most {c.max_replicas} replicas" if c.max_replicas else "")
+                    + (f"; budget ${c.budget_per_hour:.2f}/h" if c.budget_per_hour else "") + "."
+                    + "".join(f" An added {k.replace('_', ' ')} copies `{t}` (you may set only "
+                              f"{', '.join(c.template_free)})." for k, t in c.templates.items()))
+        if scenario is not None:
+            broken = check_constraints(challenge_design(ch_scenario, "starter"), scenario, ch)
+            for v in broken:
+                st.warning(v, icon=":material/block:")
+        st.page_link("app/challenges.py", label="Back to the challenge: predict and grade", icon=":material/flag:")
+    return set(c.add_kinds)
+
+
+def show_analysis(analysis: sandbox.Analysis | None, scenario: sandbox.Scenario | None) -> None:
+    """Predicted utilization per node, the saturation rate and where, and the graph checks."""
+    st.subheader("Back-of-envelope analysis")
+    if not (state.design().get("nodes")):
+        st.info("Add components to see what queueing theory predicts for the design.", icon=":material/functions:")
+        return
+    if analysis is None or scenario is None:
+        st.info("Fix the problems above to see what queueing theory predicts for this design.",
+                icon=":material/functions:")
+        return
+    sat = analysis.saturation_rps
+    rate = analysis.rate_rps
+    c = st.columns(4)
+    c[0].metric("Offered load", f"{rate:,.4g} rps")
+    c[1].metric("Saturates at", f"{sat:,.0f} rps" if math.isfinite(sat) else "never",
+                help="the entry rate at which the first node reaches 100% busy")
+    c[2].metric("Predicted mean latency", f"{analysis.predicted_latency_ms:,.1f} ms"
+                if math.isfinite(analysis.predicted_latency_ms) else "unbounded")
+    c[3].metric("Cost", f"${analysis.cost_per_hour:,.2f}/h")
+    if math.isfinite(sat) and analysis.first_to_saturate:
+        if rate >= sat:
+            st.error(f"At {rate:,.4g} rps the design is over capacity: **{analysis.first_to_saturate}** "
+                     f"saturates at {sat:,.0f} rps, so its queue grows until calls are rejected.",
+                     icon=":material/warning:")
+        else:
+            st.success(f"The design saturates at **{sat:,.0f} rps**, {sat / rate:.1f}× the offered load; "
+                       f"**{analysis.first_to_saturate}** reaches 100% busy first.", icon=":material/check_circle:")
+    rows = [{"node": n, "kind": e.kind.replace("_", " "), "offered rps": e.offered_rps,
+             "predicted utilization": e.predicted_utilization if math.isfinite(e.predicted_utilization) else None,
+             "predicted wait ms": e.predicted_wait_ms if math.isfinite(e.predicted_wait_ms) else None,
+             "hold ms": e.hold_ms} for n, e in analysis.nodes.items()]
+    st.dataframe(rows, hide_index=True, column_config={
+        "predicted utilization": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+        "offered rps": st.column_config.NumberColumn(format="%.1f"),
+        "predicted wait ms": st.column_config.NumberColumn(format="%.2f", help="empty: saturated, unbounded"),
+        "hold ms": st.column_config.NumberColumn(format="%.2f", help="own service time plus calls downstream")})
+    warnings = [f.message for f in analysis.findings if f.level == "warning"]
+    notes = [f.message for f in analysis.findings if f.level != "warning"]
+    if warnings:
+        st.warning("**What the analysis noticed**\n\n" + "\n".join(f"- {m}" for m in warnings),
+                   icon=":material/lightbulb:")
+    if notes:
+        st.info("\n".join(f"- {m}" for m in notes), icon=":material/info:")
+
+
+# ── the page ─────────────────────────────────────────────────────────────────
+
+def _apply_canvas(event: canvas.CanvasEvent | None) -> None:
+    """Take in what the player did on the canvas; rerun when the forms must show something else.
+
+    The canvas is drawn after the forms, so that when it is pushed a new picture, the forms'
+    new state has reached the browser first (the canvas answers a push with a rerun, which
+    carries the browser's widget state). A selection made on the canvas is applied to the
+    forms' widgets at the start of the next run, before they are drawn.
+    """
+    if event is None:
+        return
+    ss = st.session_state
+    data = state.design()
+    moved = {k: v for k, v in event.positions.items() if state.layout().get(k) != v}
+    if moved:
+        state.update(layout={**state.layout(), **moved})
+    existing = {(e.get("from"), e.get("to")) for e in data.get("edges") or [] if isinstance(e, dict)}
+    added = [(s, t) for s, t in dict.fromkeys(event.connections)
+             if (s, t) not in existing and s in data.get("nodes", {}) and t in data.get("nodes", {})]
+    pending: dict[str, Any] = {}  # widget state to set before the widgets are drawn again
+    if added:
+        for s, t in added:
+            data = edit.add_edge(data, s, t)
+        state.update(data, structural=True)
+        pending = {"sel_edge": len(data["edges"]) - 1, "inspector": "Call"}
+    elif event.selected_node and (ss.get("sel_node"), ss.get("inspector")) != (event.selected_node, "Node"):
+        pending = {"sel_node": event.selected_node, "inspector": "Node"}
+    elif event.selected_edge is not None and event.selected_edge < len(data.get("edges") or []) \
+            and (ss.get("sel_edge"), ss.get("inspector")) != (event.selected_edge, "Call"):
+        pending = {"sel_edge": event.selected_edge, "inspector": "Call"}
+    rerun = bool(pending)
+    if pending:
+        ss["canvas_pending"] = pending
+    if event.out_of_sync and not rerun:  # the canvas missed a push: push again, a bounded number of times
+        ss["canvas_resyncs"] = ss.get("canvas_resyncs", 0) + 1
+        rerun = ss["canvas_resyncs"] <= 3
+    elif not event.out_of_sync:
+        ss["canvas_resyncs"] = 0
+    if rerun:
+        st.rerun()
+
+
+def page() -> None:
+    st.session_state.update(st.session_state.pop("canvas_pending", {}))
+    widgets.show_flash()
+    data = state.design()
+    problems = edit.problems(data)
+    scenario = sandbox.from_dict(data) if not problems else None
+    analysis = state.analyse_cached(scenario.to_yaml()) if scenario is not None else None
+    st.title("Build", anchor=False)
+    design_bar_ui(data, scenario is not None)
+    allowed = show_challenge(state.challenge_id(), scenario) if state.challenge_id() else None
+    palette_ui(allowed)
+    left, right = st.columns([3, 2], gap="medium")
+    with right:  # the forms first: see _apply_canvas
+        mode = st.radio("Edit", ["Node", "Call", "Workload"], key="inspector", horizontal=True,
+                        label_visibility="collapsed")
+        with st.container(border=True):
+            if mode == "Call":
+                forms.edge_ui(data, problems)
+            elif mode == "Workload":
+                forms.workload_ui(data, problems)
+            else:
+                forms.node_ui(data, problems)
+    with left:
+        event = canvas.canvas_ui(data, state.layout(), analysis, key=f"canvas-{state.design_id()}")
+        st.caption("Drag nodes to place them; drag from a node's right handle to another node's left handle to "
+                   "connect them; click a node or a call to edit it. Colours show predicted utilization; a red "
+                   "border marks the node that saturates first. ▶ marks the entry.")
+    _apply_canvas(event)
+    if data.get("nodes"):
+        widgets.show_problems(problems)
+    show_analysis(analysis, scenario)
+    yaml_ui(data)
+
+
+if __name__ == "__main__":
+    page()

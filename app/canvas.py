@@ -1,0 +1,138 @@
+"""The canvas: the design drawn with streamlit-flow (React Flow), where nodes are placed and connected.
+
+The design is the source of truth; the canvas is a view of it that reports
+what the player did there. Each run draws the nodes and calls of the design.
+When what the canvas should show has changed (a node added from the palette, a
+field edited, a call removed), the new picture is *pushed* with a timestamp
+newer than the canvas's own; otherwise the canvas keeps its state (the
+component only adopts arguments newer than its last change). What comes back
+is read once per change: moved nodes, new connections (React Flow names them
+``st-flow-edge_A-B``), and a clicked node or call.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+from streamlit_flow import streamlit_flow
+from streamlit_flow.elements import StreamlitFlowEdge, StreamlitFlowNode
+from streamlit_flow.state import StreamlitFlowState
+
+import sandbox
+from sandbox.diagram import utilization_colour
+
+KIND_LABEL = {"service": "service", "database": "database", "cache": "cache", "load_balancer": "load balancer",
+              "queue": "queue", "rate_limiter": "rate limiter"}
+NEW_EDGE_PREFIX = "st-flow-edge_"
+
+
+@dataclass(frozen=True)
+class CanvasEvent:
+    """What the player did on the canvas since the last look."""
+    positions: dict[str, tuple[float, float]] = field(default_factory=dict)
+    connections: list[tuple[str, str]] = field(default_factory=list)
+    selected_node: str | None = None
+    selected_edge: int | None = None
+    out_of_sync: bool = False
+
+
+def _size(node: dict[str, Any]) -> str:
+    kind = node.get("kind")
+    if kind == "load_balancer":
+        return str(node.get("policy", "round_robin")).replace("_", " ")
+    if kind == "queue":
+        return f"capacity {node.get('capacity', 10000)}"
+    if kind == "rate_limiter":
+        return f"{node.get('rate_rps', '?')} rps"
+    replicas, workers = node.get("replicas", 1), node.get("workers", 1)
+    size = f"{replicas} × {workers} workers" if replicas != 1 else f"{workers} workers"
+    if kind == "cache":
+        hit = node.get("hit_ratio")
+        size += f", hit {hit:.0%}" if isinstance(hit, (int, float)) else ""
+    return size
+
+
+def _flow_node(name: str, node: dict[str, Any], pos: tuple[float, float], analysis: sandbox.Analysis | None,
+               entry: str | None) -> StreamlitFlowNode:
+    lines = [f"**{name}**", f"{KIND_LABEL.get(node.get('kind'), node.get('kind'))} · {_size(node)}"]
+    style = {"width": "170px", "fontSize": "12px", "padding": "6px", "borderRadius": "8px",
+             "border": "1px solid #4a5568", "background": "#e8eef7", "color": "#1a202c"}
+    estimate = analysis.nodes.get(name) if analysis else None
+    if estimate is not None and estimate.capacity:
+        u = estimate.predicted_utilization
+        lines.append(f"{u:.0%} busy (predicted)" if u < 10 else "saturated (predicted)")
+        style["background"] = utilization_colour(u)
+        if analysis is not None and analysis.first_to_saturate == name:
+            style["border"] = "3px solid #c53030"
+    if name == entry:
+        lines[0] = f"▶ {lines[0]}"
+    return StreamlitFlowNode(name, (float(pos[0]), float(pos[1])), {"content": "  \n".join(lines)},
+                             node_type="default", source_position="right", target_position="left",
+                             connectable=True, selectable=True, draggable=True, style=style)
+
+
+def _flow_edge(index: int, edge: dict[str, Any]) -> StreamlitFlowEdge:
+    parts = []
+    p = edge.get("probability", 1)
+    if isinstance(p, (int, float)) and p < 1:
+        parts.append(f"p={p:g}")
+    if edge.get("when", "always") != "always":
+        parts.append(str(edge["when"]))
+    if edge.get("latency_ms"):
+        parts.append(f"{edge['latency_ms']:g} ms")
+    if edge.get("retries"):
+        parts.append(f"{edge['retries']} retries")
+    if edge.get("timeout_ms"):
+        parts.append(f"timeout {edge['timeout_ms']:g} ms")
+    return StreamlitFlowEdge(f"e{index}", str(edge.get("from")), str(edge.get("to")), edge_type="default",
+                             marker_end={"type": "arrowclosed"}, label=", ".join(parts),
+                             focusable=True, style={"strokeWidth": 2})
+
+
+def _picture(nodes: list[StreamlitFlowNode], edges: list[StreamlitFlowEdge]) -> str:
+    """What the canvas shows apart from positions: node ids and text, calls and their ends."""
+    return json.dumps([[(n.id, n.data.get("content"), n.style.get("background"), n.style.get("border"))
+                        for n in nodes], [(e.id, e.source, e.target, e.label) for e in edges]])
+
+
+def canvas_ui(data: dict[str, Any], layout: dict[str, tuple[float, float]], analysis: sandbox.Analysis | None,
+              *, key: str, height: int = 470) -> CanvasEvent | None:
+    """Draw the design; return what the player did on the canvas since the last run (None: nothing)."""
+    ss = st.session_state
+    design_nodes = data.get("nodes") or {}
+    entry = (data.get("workload") or {}).get("entry")
+    nodes = [_flow_node(name, node if isinstance(node, dict) else {}, layout.get(name, (40.0, 40.0)), analysis, entry)
+             for name, node in design_nodes.items()]
+    edges = [_flow_edge(i, e) for i, e in enumerate(data.get("edges") or [])
+             if isinstance(e, dict) and e.get("from") in design_nodes and e.get("to") in design_nodes]
+    picture = _picture(nodes, edges)
+    seen = ss.get(f"{key}.seen", 0)
+    push = ss.get(f"{key}.picture") != picture
+    stamp = 0
+    if push:  # newer than anything the canvas has sent, whatever the clocks say
+        stamp = max(int(time.time() * 1000), seen + 1, ss.get(f"{key}.pushed", 0) + 1)
+        ss[f"{key}.pushed"] = stamp
+        ss[f"{key}.picture"] = picture
+    flow = StreamlitFlowState(nodes, edges, timestamp=stamp)
+    returned = streamlit_flow(key, flow, height=height, fit_view=True, show_controls=True, allow_new_edges=True,
+                              get_node_on_click=True, get_edge_on_click=True, pan_on_drag=True, allow_zoom=True,
+                              min_zoom=0.3, hide_watermark=True, style={"background": "#fafbfc"})
+    if returned is flow or returned.timestamp in (None, seen):
+        return None
+    ss[f"{key}.seen"] = returned.timestamp
+    positions = {n.id: (float(n.position["x"]), float(n.position["y"])) for n in returned.nodes
+                 if n.id in design_nodes}
+    connections = [(e.source, e.target) for e in returned.edges if str(e.id).startswith(NEW_EDGE_PREFIX)]
+    sel = returned.selected_id
+    sel_edge = int(sel[1:]) if isinstance(sel, str) and sel[:1] == "e" and sel[1:].isdigit() else None
+    shown = {(n.id, (n.data or {}).get("content")) for n in returned.nodes}
+    expected = {(n.id, n.data.get("content")) for n in nodes}
+    shown_edges = {(e.id, e.source, e.target) for e in returned.edges if not str(e.id).startswith(NEW_EDGE_PREFIX)}
+    out_of_sync = shown != expected or shown_edges != {(e.id, e.source, e.target) for e in edges}
+    if out_of_sync:  # the canvas missed a push (or holds a new connection): push again next run
+        ss.pop(f"{key}.picture", None)
+    return CanvasEvent(positions, connections, sel if sel in design_nodes else None, sel_edge, out_of_sync)

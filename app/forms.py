@@ -1,0 +1,298 @@
+"""The forms beside the canvas: the selected node's fields, a call's fields, the workload.
+
+Every field is bound to its dotted path in the design (:mod:`app.widgets`) and
+shows its own validation problems right under it. Structural edits (rename,
+remove, add a call, switch a distribution) are callbacks that go through
+:mod:`sandbox.edit` and renew the field widgets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from sandbox import edit
+from sandbox.scenario import DEFAULT_COST_PER_HOUR, LB_POLICIES
+
+from app import canvas, state
+from app.widgets import Problems, checkbox_field, number_field, select_field, show_field_problems
+
+DISTS = ("exponential", "constant", "lognormal", "uniform")
+
+
+# ── actions (callbacks: they run before the page is drawn again) ─────────────
+
+def _remove_node(name: str) -> None:
+    layout = {k: v for k, v in state.layout().items() if k != name}
+    state.update(edit.remove_node(state.design(), name), layout, structural=True)
+    st.session_state.pop("sel_node", None)
+
+
+def _rename_node(old: str, key: str) -> None:
+    new = str(st.session_state[key]).strip()
+    try:
+        data = edit.rename_node(state.design(), old, new)
+    except ValueError as exc:
+        st.session_state["rename_problem"] = (old, str(exc))
+        return
+    layout = {(new if k == old else k): v for k, v in state.layout().items()}
+    state.update(data, layout, structural=True)
+    st.session_state["sel_node"] = new
+
+
+def _set_dist(path: str, key: str) -> None:
+    node = path.split(".")[1]
+    state.update(edit.set_service_time_dist(state.design(), node, st.session_state[key]), structural=True)
+
+
+def _set_unbounded(name: str, key: str) -> None:
+    value = None if st.session_state[key] else 100
+    state.update(edit.set_field(state.design(), f"nodes.{name}.queue_limit", value, keep_none=True),
+                 structural=True)
+
+
+def _toggle_policy(path: str, key: str, default: dict[str, Any]) -> None:
+    value = dict(default) if st.session_state[key] else None
+    state.update(edit.set_field(state.design(), path, value), structural=True)
+
+
+def _add_edge() -> None:
+    source, target = st.session_state.get("new_edge_from"), st.session_state.get("new_edge_to")
+    if not source or not target:
+        return
+    data = edit.add_edge(state.design(), source, target)
+    state.update(data, structural=True)
+    st.session_state["sel_edge"] = len(data["edges"]) - 1
+
+
+def _remove_edge(index: int) -> None:
+    state.update(edit.remove_edge(state.design(), index), structural=True)
+    st.session_state.pop("sel_edge", None)
+
+
+def _set_closed_loop(key: str) -> None:
+    w = dict(state.design().get("workload") or {})
+    if st.session_state[key]:
+        w.pop("rate_rps", None)
+        w.pop("profile", None)
+        w.setdefault("users", 50)
+        w.setdefault("think_time_ms", 1000)
+    else:
+        w.pop("users", None)
+        w.pop("think_time_ms", None)
+        w.setdefault("rate_rps", 100)
+    state.update(edit.set_field(state.design(), "workload", w), structural=True)
+
+
+def _remove_profile() -> None:
+    state.update(edit.set_field(state.design(), "workload.profile", None), structural=True)
+
+
+# ── inputs ───────────────────────────────────────────────────────────────────
+
+def _service_time_ui(name: str, node: dict[str, Any], problems: Problems) -> None:
+    path = f"nodes.{name}.service_time"
+    st_ = node.get("service_time") if isinstance(node.get("service_time"), dict) else {}
+    dist = st_.get("dist", "constant" if node.get("kind") == "cache" else None)
+    select_field("Service time", f"{path}.dist", dist, DISTS, problems, on_change=_set_dist,
+                 help="how long one call keeps a worker busy, not counting its own calls downstream")
+    cols = st.columns(2)
+    if dist in ("exponential", "constant", "lognormal"):
+        with cols[0]:
+            number_field("mean ms", f"{path}.mean_ms", st_.get("mean_ms"), problems)
+        if dist == "lognormal":
+            with cols[1]:
+                if "sigma" in st_:
+                    number_field("sigma", f"{path}.sigma", st_.get("sigma"), problems, step=0.1)
+                else:
+                    number_field("p99 ms", f"{path}.p99_ms", st_.get("p99_ms"), problems)
+    elif dist == "uniform":
+        with cols[0]:
+            number_field("min ms", f"{path}.min_ms", st_.get("min_ms"), problems)
+        with cols[1]:
+            number_field("max ms", f"{path}.max_ms", st_.get("max_ms"), problems)
+    shown = {f"{path}.{f}" for f in ("dist", "mean_ms", "sigma", "p99_ms", "min_ms", "max_ms")}
+    for where, reason in problems:  # problems of the distribution as a whole (p99 below the mean, ...)
+        if (where == path or where.startswith(path + ".")) and where not in shown:
+            st.error(reason, icon=":material/error:")
+
+
+def _station_ui(name: str, node: dict[str, Any], problems: Problems) -> None:
+    p = f"nodes.{name}"
+    c1, c2 = st.columns(2)
+    with c1:
+        number_field("Replicas", f"{p}.replicas", node.get("replicas", 1), problems, integer=True,
+                     help="identical copies, each with its own workers and queue")
+    with c2:
+        number_field("Workers per replica", f"{p}.workers", node.get("workers", 1), problems, integer=True,
+                     help="calls one replica serves at once (threads, connections)")
+    if node.get("kind") == "cache":
+        number_field("Hit ratio", f"{p}.hit_ratio", node.get("hit_ratio"), problems, step=0.05,
+                     help="share of calls the cache answers itself; a miss calls its 'miss' edges")
+    c1, c2 = st.columns(2, vertical_alignment="bottom")
+    unbounded = "queue_limit" in node and node["queue_limit"] is None
+    with c1:
+        number_field("Queue limit per replica", f"{p}.queue_limit", None if unbounded else node.get("queue_limit", 100),
+                     problems, integer=True, disabled=unbounded, help="calls waiting for a worker; more are rejected")
+    with c2:
+        key = state.widget_key(f"{p}.queue_limit.unbounded")
+        st.checkbox("Unbounded", value=unbounded, key=key, on_change=_set_unbounded, args=(name, key))
+    _service_time_ui(name, node, problems)
+    c1, c2 = st.columns(2)
+    with c1:
+        number_field("Error rate", f"{p}.error_rate", node.get("error_rate", 0), problems, step=0.01,
+                     help="each attempt fails with this probability")
+    with c2:
+        _cost_ui(name, node, problems)
+    checkbox_field("Call downstream in parallel", f"{p}.parallel", node.get("parallel", False), problems,
+                   help="call every outgoing edge at once and wait for the slowest")
+    extras = [k for k in ("autoscale", "failures") if node.get(k)]
+    if extras:
+        st.caption(f"Also set: {', '.join(extras)} (edit them in the YAML below).")
+
+
+def _cost_ui(name: str, node: dict[str, Any], problems: Problems) -> None:
+    default = DEFAULT_COST_PER_HOUR.get(node.get("kind"), 0.0)
+    number_field("Cost $/replica-hour", f"nodes.{name}.cost_per_hour", node.get("cost_per_hour"), problems,
+                 step=0.01, placeholder=f"default {default:.2f}", help="empty: the default price for the kind")
+
+
+def node_ui(data: dict[str, Any], problems: Problems) -> None:
+    """The selected node's fields."""
+    nodes = data.get("nodes") or {}
+    if not nodes:
+        st.info("Add a component from the palette above to start.", icon=":material/add_circle:")
+        return
+    names = list(nodes)
+    if st.session_state.get("sel_node") not in names:
+        st.session_state["sel_node"] = names[-1]
+    name = st.selectbox("Node", names, key="sel_node",
+                        format_func=lambda n: f"{n} ({canvas.KIND_LABEL.get(nodes[n].get('kind'), '?')})")
+    node = nodes[name] if isinstance(nodes[name], dict) else {}
+    show_field_problems(problems, f"nodes.{name}")
+    key = state.widget_key(f"nodes.{name}.__name")
+    st.text_input("Name", value=name, key=key, on_change=_rename_node, args=(name, key))
+    bad = st.session_state.get("rename_problem")
+    if bad and bad[0] == name:
+        st.error(bad[1], icon=":material/error:")
+        st.session_state.pop("rename_problem", None)
+    kind = node.get("kind")
+    p = f"nodes.{name}"
+    if kind in ("service", "database", "cache"):
+        _station_ui(name, node, problems)
+    elif kind == "load_balancer":
+        select_field("Policy", f"{p}.policy", node.get("policy", "round_robin"), LB_POLICIES, problems,
+                     format_func=lambda s: s.replace("_", " "))
+        _cost_ui(name, node, problems)
+    elif kind == "queue":
+        number_field("Capacity (messages)", f"{p}.capacity", node.get("capacity", 10000), problems, integer=True)
+        number_field("Consumers", f"{p}.consumers", node.get("consumers"), problems, integer=True,
+                     placeholder="default: the workers of the nodes it feeds")
+        _cost_ui(name, node, problems)
+    elif kind == "rate_limiter":
+        number_field("Rate (tokens per second)", f"{p}.rate_rps", node.get("rate_rps"), problems)
+        number_field("Burst", f"{p}.burst", node.get("burst", 1), problems, integer=True)
+        _cost_ui(name, node, problems)
+    else:
+        show_field_problems(problems, f"{p}.kind")
+    st.button("Delete node", key=f"delete_{name}", icon=":material/delete:", on_click=_remove_node, args=(name,))
+
+
+def edge_ui(data: dict[str, Any], problems: Problems) -> None:
+    """Add a call between two nodes; the selected call's fields."""
+    nodes = list(data.get("nodes") or {})
+    edges = data.get("edges") or []
+    if not nodes:
+        st.info("Add components first, then connect them: drag from a node's right handle to another's left "
+                "handle, or add a call here.")
+        return
+    with st.form("add_edge", border=False):
+        c1, c2 = st.columns(2)
+        c1.selectbox("New call from", nodes, key="new_edge_from")
+        c2.selectbox("to", nodes, key="new_edge_to", index=min(1, len(nodes) - 1))
+        st.form_submit_button("Add call", on_click=_add_edge, icon=":material/add:")
+    if not edges:
+        st.caption("No calls yet. Drag from a node's right handle to another node, or add one above.")
+        return
+    indices = list(range(len(edges)))
+    if st.session_state.get("sel_edge") not in indices:
+        st.session_state["sel_edge"] = indices[-1]
+    i = st.selectbox("Call", indices, key="sel_edge",
+                     format_func=lambda k: f"{k + 1}. {edges[k].get('from')} → {edges[k].get('to')}")
+    e = edges[i]
+    p = f"edges.{i}"
+    for where, reason in problems:
+        if where == f"edges[{i}]" or where == "edges":
+            st.error(reason, icon=":material/error:")
+    pb = [(w.replace(f"edges[{i}]", p), r) for w, r in problems]  # edges[0].when -> edges.0.when
+    c1, c2 = st.columns(2)
+    with c1:
+        select_field("From", f"{p}.from", e.get("from"), nodes, pb)
+    with c2:
+        select_field("To", f"{p}.to", e.get("to"), nodes, pb)
+    c1, c2 = st.columns(2)
+    with c1:
+        number_field("Probability", f"{p}.probability", e.get("probability", 1), pb, step=0.05,
+                     help="share of the caller's calls that take this edge")
+    with c2:
+        number_field("Network latency ms", f"{p}.latency_ms", e.get("latency_ms", 0), pb, help="each way")
+    source_kind = (data.get("nodes", {}).get(e.get("from")) or {}).get("kind")
+    if source_kind == "cache" or e.get("when", "always") != "always":
+        select_field("When", f"{p}.when", e.get("when", "always"), ("always", "hit", "miss"), pb,
+                     help="from a cache: only on a hit, or only on a miss (read-through)")
+    with st.expander("Resilience: timeout, retries, breaker, hedging"):
+        c1, c2 = st.columns(2)
+        with c1:
+            number_field("Timeout ms", f"{p}.timeout_ms", e.get("timeout_ms"), pb, placeholder="none")
+        with c2:
+            number_field("Retries", f"{p}.retries", e.get("retries", 0), pb, integer=True)
+        for label, field_, default in (("Exponential backoff between retries", "backoff",
+                                        {"base_ms": 100, "multiplier": 2, "jitter": "full"}),
+                                       ("Circuit breaker", "circuit_breaker", {"failure_ratio": 0.5, "open_s": 5})):
+            key = state.widget_key(f"{p}.{field_}.on")
+            st.toggle(label, value=bool(e.get(field_)), key=key, on_change=_toggle_policy,
+                      args=(f"{p}.{field_}", key, default))
+            show_field_problems(pb, f"{p}.{field_}", prefix=True)
+        number_field("Hedge after ms", f"{p}.hedge_after_ms", e.get("hedge_after_ms"), pb, placeholder="none",
+                     help="send a second copy if no answer by then")
+    st.button("Delete call", key=f"delete_edge_{i}", icon=":material/delete:", on_click=_remove_edge, args=(i,))
+
+
+def workload_ui(data: dict[str, Any], problems: Problems) -> None:
+    """Where requests enter and how they arrive."""
+    w = data.get("workload") or {}
+    nodes = list(data.get("nodes") or {})
+    select_field("Entry node", "workload.entry", w.get("entry"), nodes, problems,
+                 help="the node requests arrive at")
+    show_field_problems(problems, "workload")
+    closed = w.get("users") is not None
+    key = state.widget_key("workload.closed")
+    st.toggle("Closed loop (users who wait for an answer, then think)", value=closed, key=key,
+              on_change=_set_closed_loop, args=(key,))
+    c1, c2 = st.columns(2)
+    if closed:
+        with c1:
+            number_field("Users", "workload.users", w.get("users"), problems, integer=True)
+        with c2:
+            number_field("Think time ms", "workload.think_time_ms", w.get("think_time_ms", 1000), problems)
+    else:
+        with c1:
+            number_field("Rate (requests/s)", "workload.rate_rps", w.get("rate_rps"), problems)
+        with c2:
+            select_field("Arrivals", "workload.arrival", w.get("arrival", "poisson"), ("poisson", "constant"),
+                         problems, format_func={"poisson": "Poisson (random)", "constant": "evenly spaced"}.get)
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        number_field("Duration s", "workload.duration_s", w.get("duration_s"), problems)
+    with c2:
+        number_field("Warm-up s", "workload.warmup_s", w.get("warmup_s", 0), problems,
+                     help="requests arriving before this are left out of the statistics")
+    with c3:
+        number_field("SLO ms", "workload.slo_ms", w.get("slo_ms"), problems, placeholder="none",
+                     help="goodput counts requests completed within this")
+    if w.get("profile"):
+        prof = w["profile"]
+        st.caption(f"Load profile: {', '.join(f'{k} {v}' for k, v in prof.items())} (edit it in the YAML below).")
+        st.button("Remove the load profile", on_click=_remove_profile)
+        show_field_problems(problems, "workload.profile", prefix=True)

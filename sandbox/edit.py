@@ -1,0 +1,351 @@
+"""Editing a design as plain data: add, rename and remove nodes and calls, set fields.
+
+A design being edited is the scenario as plain data (what YAML parses to), and
+it may be invalid for a while: a load balancer just added has nothing to
+balance over yet. So these functions take a dict and return a *new* dict, keep
+it consistent where an edit implies more (renaming a node renames it in every
+call and in the workload's entry; removing one removes its calls), and leave
+every judgement of validity to :func:`sandbox.scenario.from_dict`, which
+:func:`problems` reports as ``(field path, reason)`` pairs. The builder in the
+app is these functions plus widgets.
+
+>>> d, name = add_node(empty_design(), "service")
+>>> d, db = add_node(d, "database")
+>>> d = add_edge(d, name, db)
+>>> name, db, d["workload"]["entry"], d["edges"]
+('service', 'db', 'service', [{'from': 'service', 'to': 'db'}])
+>>> problems(d)
+[]
+>>> problems(set_field(d, "nodes.db.workers", 0))
+[('nodes.db.workers', 'must be at least 1, got 0')]
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ScenarioError
+from .scenario import NODE_KINDS, from_dict
+
+__all__ = ["PALETTE", "PATTERNS", "empty_design", "add_node", "remove_node", "rename_node", "add_edge",
+           "remove_edge", "set_field", "set_service_time_dist", "problems", "auto_layout", "place_new",
+           "with_load", "to_yaml", "parse_yaml", "challenge_design", "unique_name", "NAME_RULE"]
+
+NAME_RULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+# Sensible defaults for a component dropped on the canvas: (name stem, node).
+PALETTE: dict[str, tuple[str, dict[str, Any]]] = {
+    "service": ("service", {"kind": "service", "replicas": 1, "workers": 8, "queue_limit": 100,
+                            "service_time": {"dist": "exponential", "mean_ms": 20}}),
+    "database": ("db", {"kind": "database", "workers": 20, "queue_limit": 200,
+                        "service_time": {"dist": "exponential", "mean_ms": 8}}),
+    "cache": ("cache", {"kind": "cache", "hit_ratio": 0.8, "workers": 64,
+                        "service_time": {"dist": "constant", "mean_ms": 1}}),
+    "load_balancer": ("lb", {"kind": "load_balancer", "policy": "round_robin"}),
+    "queue": ("queue", {"kind": "queue", "capacity": 10000}),
+    "rate_limiter": ("limiter", {"kind": "rate_limiter", "rate_rps": 100, "burst": 10}),
+}
+assert set(PALETTE) == set(NODE_KINDS)
+
+# Load patterns the run controls offer; see with_load.
+PATTERNS = {
+    "as designed": "the design's own arrivals and load profile",
+    "steady": "Poisson arrivals at a steady rate",
+    "even": "evenly spaced arrivals at a steady rate",
+    "spike": "a burst of peak x rate from 40% to 60% of the run",
+    "step": "the rate steps up to peak x rate halfway through",
+    "ramp": "the rate climbs from rate to peak x rate over the run",
+    "diurnal": "a day-like wave, one period per run, peaking mid-run",
+}
+
+_X_GAP, _Y_GAP = 230.0, 110.0
+
+
+def empty_design(name: str = "Untitled design") -> dict[str, Any]:
+    """A design with a workload and no nodes yet (the entry is set by the first node added)."""
+    return {"name": name,
+            "workload": {"entry": "", "arrival": "poisson", "rate_rps": 100, "duration_s": 60, "warmup_s": 5,
+                         "slo_ms": 250},
+            "nodes": {}, "edges": []}
+
+
+def unique_name(data: dict[str, Any], stem: str) -> str:
+    """`stem`, or `stem2`, `stem3`, ... : the first not yet a node of `data`."""
+    nodes = data.get("nodes") or {}
+    if stem not in nodes:
+        return stem
+    k = 2
+    while f"{stem}{k}" in nodes:
+        k += 1
+    return f"{stem}{k}"
+
+
+def add_node(data: dict[str, Any], kind: str, name: str | None = None,
+             like: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
+    """A copy of `data` with a new node of `kind`, and the node's name.
+
+    The node has the palette's defaults, or copies `like` (a challenge's template
+    node). The first node becomes the workload's entry.
+    """
+    if kind not in PALETTE:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(PALETTE)}")
+    stem, node = PALETTE[kind]
+    if like is not None:
+        if like.get("kind") != kind:
+            raise ValueError(f"a {kind} cannot copy a {like.get('kind')}")
+        node = like
+    out = copy.deepcopy(data)
+    out.setdefault("nodes", {})
+    name = name or unique_name(out, stem)
+    if name in out["nodes"]:
+        raise ValueError(f"there is already a node called {name!r}")
+    out["nodes"][name] = copy.deepcopy(node)
+    workload = out.setdefault("workload", {})
+    if not workload.get("entry") or workload.get("entry") not in out["nodes"]:
+        workload["entry"] = name
+    return out, name
+
+
+def remove_node(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy without node `name` and its calls; the entry moves to the first node left."""
+    out = copy.deepcopy(data)
+    out.get("nodes", {}).pop(name, None)
+    out["edges"] = [e for e in out.get("edges", []) if e.get("from") != name and e.get("to") != name]
+    workload = out.setdefault("workload", {})
+    if workload.get("entry") == name:
+        workload["entry"] = next(iter(out.get("nodes", {})), "")
+    return out
+
+
+def rename_node(data: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A copy with node `old` called `new` everywhere (calls, entry); ValueError on a bad name."""
+    new = new.strip()
+    if new == old:
+        return copy.deepcopy(data)
+    if not NAME_RULE.match(new):
+        raise ValueError(f"a node name starts with a letter and holds only letters, digits, _ and -; got {new!r}")
+    if new in data.get("nodes", {}):
+        raise ValueError(f"there is already a node called {new!r}")
+    out = copy.deepcopy(data)
+    out["nodes"] = {(new if k == old else k): v for k, v in out.get("nodes", {}).items()}
+    for e in out.get("edges", []):
+        for end in ("from", "to"):
+            if e.get(end) == old:
+                e[end] = new
+    if out.get("workload", {}).get("entry") == old:
+        out["workload"]["entry"] = new
+    return out
+
+
+def add_edge(data: dict[str, Any], source: str, target: str, **fields: Any) -> dict[str, Any]:
+    """A copy with a call from `source` to `target` appended (after the source's other calls)."""
+    out = copy.deepcopy(data)
+    out.setdefault("edges", []).append({"from": source, "to": target, **fields})
+    return out
+
+
+def remove_edge(data: dict[str, Any], index: int) -> dict[str, Any]:
+    """A copy without the call at `index`."""
+    out = copy.deepcopy(data)
+    edges = out.setdefault("edges", [])
+    if 0 <= index < len(edges):
+        edges.pop(index)
+    return out
+
+
+def set_field(data: dict[str, Any], path: str, value: Any, keep_none: bool = False) -> dict[str, Any]:
+    """A copy with the field at dotted `path` (list indices as numbers) set to `value`.
+
+    ``None`` removes the field (so its default applies) unless `keep_none`,
+    which writes an explicit null (``queue_limit: null`` means unbounded).
+
+    >>> set_field({"edges": [{"from": "a", "to": "b"}]}, "edges.0.latency_ms", 2)
+    {'edges': [{'from': 'a', 'to': 'b', 'latency_ms': 2}]}
+    """
+    out = copy.deepcopy(data)
+    parts = path.split(".")
+    cursor: Any = out
+    for part in parts[:-1]:
+        if isinstance(cursor, list):
+            cursor = cursor[int(part)]
+        else:
+            if not isinstance(cursor.get(part), (dict, list)):
+                cursor[part] = {}
+            cursor = cursor[part]
+    last = parts[-1]
+    if isinstance(cursor, list):
+        cursor[int(last)] = value
+    elif value is None and not keep_none:
+        cursor.pop(last, None)
+    else:
+        cursor[last] = value
+    return out
+
+
+def set_service_time_dist(data: dict[str, Any], node: str, dist: str) -> dict[str, Any]:
+    """A copy with `node`'s service time switched to `dist`, keeping its mean where it can."""
+    out = copy.deepcopy(data)
+    st = out["nodes"][node].get("service_time") or {"dist": "constant", "mean_ms": 1}
+    if st.get("dist") == "uniform":
+        mean = (float(st.get("min_ms") or 0) + float(st.get("max_ms") or 0)) / 2 or 10.0
+    else:
+        mean = float(st.get("mean_ms") or 10.0)
+    mean = _tidy(mean)
+    if dist in ("exponential", "constant"):
+        new = {"dist": dist, "mean_ms": mean}
+    elif dist == "lognormal":
+        new = {"dist": "lognormal", "mean_ms": mean, "p99_ms": _tidy(mean * 4)}
+    elif dist == "uniform":
+        new = {"dist": "uniform", "min_ms": _tidy(mean / 2), "max_ms": _tidy(mean * 1.5)}
+    else:
+        raise ValueError(f"unknown distribution {dist!r}")
+    out["nodes"][node]["service_time"] = new
+    return out
+
+
+def _tidy(x: float) -> float | int:
+    x = round(x, 3)
+    return int(x) if x == int(x) else x
+
+
+def problems(data: Any) -> list[tuple[str, str]]:
+    """Every problem that keeps `data` from being a valid scenario, as (field path, reason)."""
+    try:
+        from_dict(data, source="<design>")
+    except ScenarioError as exc:
+        return list(exc.problems)
+    return []
+
+
+def auto_layout(data: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """Canvas positions, left to right by call depth from the entry, top to bottom within a depth.
+
+    >>> auto_layout({"workload": {"entry": "a"}, "nodes": {"a": {}, "b": {}, "c": {}},
+    ...              "edges": [{"from": "a", "to": "b"}, {"from": "a", "to": "c"}]})
+    {'a': (40.0, 40.0), 'b': (270.0, 40.0), 'c': (270.0, 150.0)}
+    """
+    nodes = list((data.get("nodes") or {}).keys())
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    for e in data.get("edges") or []:
+        if e.get("from") in succ and e.get("to") in succ:
+            succ[e["from"]].append(e["to"])
+    depth: dict[str, int] = {}
+    entry = (data.get("workload") or {}).get("entry")
+    frontier = [entry] if entry in succ else []
+    if frontier:
+        depth[entry] = 0
+    while frontier:  # breadth first: each node at its shortest call depth
+        nxt = []
+        for n in frontier:
+            for m in succ[n]:
+                if m not in depth:
+                    depth[m] = depth[n] + 1
+                    nxt.append(m)
+        frontier = nxt
+    deepest = max(depth.values(), default=-1)
+    for n in nodes:  # unreachable nodes in a column of their own
+        depth.setdefault(n, deepest + 1)
+    rows: dict[int, int] = {}
+    out = {}
+    for n in nodes:
+        d = depth[n]
+        out[n] = (40.0 + d * _X_GAP, 40.0 + rows.get(d, 0) * _Y_GAP)
+        rows[d] = rows.get(d, 0) + 1
+    return out
+
+
+def place_new(layout: dict[str, tuple[float, float]]) -> tuple[float, float]:
+    """Where a new node goes: right of the rightmost node, at the top; (40, 40) on an empty canvas."""
+    if not layout:
+        return (40.0, 40.0)
+    right = max(x for x, _ in layout.values())
+    return (right + _X_GAP, 40.0)
+
+
+def with_load(data: dict[str, Any], *, rate: float | None = None, duration_s: float | None = None,
+              pattern: str = "as designed", peak: float = 3.0) -> dict[str, Any]:
+    """A copy with the workload changed for a run: rate (users for a closed loop), duration, pattern.
+
+    Patterns are in PATTERNS; `peak` is the multiplier of the varying ones. A
+    warm-up as long as the new duration is cut to a tenth of it.
+
+    >>> d = {"workload": {"entry": "a", "rate_rps": 100, "duration_s": 60, "warmup_s": 10}}
+    >>> with_load(d, duration_s=100, pattern="spike", peak=3)["workload"]["profile"]
+    {'shape': 'spike', 'at_s': 40.0, 'for_s': 20.0, 'multiplier': 3}
+    """
+    if pattern not in PATTERNS:
+        raise ValueError(f"unknown pattern {pattern!r}; expected one of {', '.join(PATTERNS)}")
+    out = copy.deepcopy(data)
+    w = out.setdefault("workload", {})
+    closed = w.get("users") is not None
+    if rate is not None:
+        if closed:
+            w["users"] = int(rate)
+        else:
+            w["rate_rps"] = rate
+    if duration_s is not None:
+        w["duration_s"] = duration_s
+        if float(w.get("warmup_s") or 0) >= duration_s:
+            w["warmup_s"] = round(duration_s / 10, 3)
+    if closed or pattern == "as designed":
+        return out
+    d = float(w.get("duration_s") or 60)
+    base = float(w.get("rate_rps") or 1)
+    w.pop("profile", None)
+    w["arrival"] = "constant" if pattern == "even" else "poisson"
+    if pattern == "spike":
+        w["profile"] = {"shape": "spike", "at_s": round(0.4 * d, 3), "for_s": round(0.2 * d, 3), "multiplier": peak}
+    elif pattern == "step":
+        w["profile"] = {"shape": "step", "at_s": round(0.5 * d, 3), "to_rps": round(base * peak, 3)}
+    elif pattern == "ramp":
+        w["profile"] = {"shape": "ramp", "to_rps": round(base * peak, 3), "start_s": float(w.get("warmup_s") or 0),
+                        "end_s": d}
+    elif pattern == "diurnal":
+        amplitude = min(1.0, max(0.0, peak - 1.0))
+        w["profile"] = {"shape": "diurnal", "period_s": d, "amplitude": amplitude, "peak_s": round(d / 2, 3)}
+    return out
+
+
+def to_yaml(data: dict[str, Any]) -> str:
+    """YAML text of a design, fields in the order they were written."""
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100, allow_unicode=True)
+
+
+def parse_yaml(text: str, source: str = "<upload>") -> dict[str, Any]:
+    """The design a YAML text holds, validated: ScenarioError (every problem) when it is not valid.
+
+    A challenge file gives its starter design (the file without its challenge section).
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(source, [(where, f"YAML syntax error: {exc.problem or exc.context}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(source, [("", f"YAML error: {exc}")]) from None
+    from_dict(data, source=source)  # raises with every problem
+    if isinstance(data, dict) and "challenge" in data:
+        data = {k: v for k, v in data.items() if k != "challenge"}
+    return data
+
+
+def challenge_design(path: str | Path, which: str = "starter") -> dict[str, Any]:
+    """A challenge's starter design or reference solution, as the compact data its file holds."""
+    text = Path(path).read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    from_dict(raw, source=str(path))
+    data = {k: copy.deepcopy(v) for k, v in raw.items() if k != "challenge"}
+    if which == "solution":
+        solution = raw["challenge"]["solution"]
+        data["nodes"] = copy.deepcopy(solution["nodes"])
+        data["edges"] = copy.deepcopy(solution.get("edges", []))
+    elif which != "starter":
+        raise ValueError(f"which must be 'starter' or 'solution', got {which!r}")
+    return data
+

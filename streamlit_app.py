@@ -1,0 +1,22 @@
+"""The architecture sandbox in the browser: `streamlit run streamlit_app.py` (or `make run`).
+
+Three pages over one design kept in a local SQLite store: Build, Run and results, Challenges.
+"""
+
+import streamlit as st
+
+from app import state
+
+
+def main() -> None:
+    st.set_page_config(page_title="Architecture sandbox", page_icon=":material/hub:", layout="wide")
+    page = st.navigation([
+        st.Page("app/build.py", title="Build", icon=":material/construction:", default=True),
+        st.Page("app/run.py", title="Run and results", icon=":material/monitoring:"),
+        st.Page("app/challenges.py", title="Challenges", icon=":material/flag:"),
+    ])
+    state.init()
+    page.run()
+
+
+main()
