@@ -124,7 +124,7 @@ class _Run:
         self.max_traces = max_traces
         self.window: dict[int, int] = {}
         self.window_arrivals = 0
-        self.series: list[tuple[float, float, int, float, int]] = []  # t_end, width, completed, p99, arrivals
+        self.series: list[tuple] = []  # t_end, width, completed, p99, arrivals, p50, p90
         self.edge_series: dict[int, list[tuple[float, float, int, str]]] = {}  # t_end, width, attempts, state
         self.width = 1.0      # seconds per time-series point; doubles when a series gets long
         self.last_tick = 0.0
@@ -180,8 +180,9 @@ class _Run:
             self.traces.append((request, failure, latency))
 
     def close_window(self, t_s: float, width_s: float) -> None:
-        p99 = window_quantile(self.window, 0.99, self.latency)
-        self.series.append((t_s, width_s, self.completed - self._mark_completed, p99, self.window_arrivals))
+        w, h = self.window, self.latency
+        self.series.append((t_s, width_s, self.completed - self._mark_completed, window_quantile(w, 0.99, h),
+                            self.window_arrivals, window_quantile(w, 0.50, h), window_quantile(w, 0.90, h)))
         self._mark_completed = self.completed
         self.window = {}
         self.window_arrivals = 0
@@ -214,6 +215,13 @@ def _ticker(env: Environment, run: _Run, comps: dict[str, Component], warmup: fl
 _STATE_RANK = {"closed": 0, "half_open": 1, "open": 2}
 
 
+def _merge_run_points(a: tuple, b: tuple) -> tuple:
+    """Two system points as one: counts add, p99 by the maximum, p50 and p90 weighted by completions."""
+    n = a[2] + b[2]
+    mix = (lambda x, y: (x * a[2] + y * b[2]) / n) if n else (lambda x, y: max(x, y))
+    return (b[0], a[1] + b[1], n, max(a[3], b[3]), a[4] + b[4], mix(a[5], b[5]), mix(a[6], b[6]))
+
+
 def _close_windows(now: float, run: _Run, comps: dict[str, Component]) -> None:
     """One point for every node, the system and every resilient edge; when the series
     reach MAX_POINTS, merge them pairwise and widen later windows to match."""
@@ -230,7 +238,7 @@ def _close_windows(now: float, run: _Run, comps: dict[str, Component]) -> None:
     if len(run.series) >= MAX_POINTS:
         for c in comps.values():
             c.stats.halve_series()
-        run.series = merge_pairs(run.series, lambda a, b: (b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3]), a[4] + b[4]))
+        run.series = merge_pairs(run.series, _merge_run_points)
         for i, points in run.edge_series.items():
             run.edge_series[i] = merge_pairs(points, lambda a, b: (
                 b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3], key=_STATE_RANK.__getitem__)))
@@ -454,6 +462,7 @@ def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Compon
                      for s in _in_call_order(r.spans)])
               for r, f, latency in run.traces]
     series = {"t_s": [p[0] for p in run.series], "throughput_rps": [p[2] / p[1] for p in run.series],
+              "p50_ms": [_ms(p[5]) for p in run.series], "p90_ms": [_ms(p[6]) for p in run.series],
               "p99_ms": [_ms(p[3]) for p in run.series], "arrivals": [p[4] / p[1] for p in run.series]}
     return Results(
         scenario=scenario.name, seed=seed, duration_s=w.duration_s, measured_s=measured_s,

@@ -170,7 +170,7 @@ class Results:
     nodes: dict[str, NodeResult]
     causes: list[Cause]
     bottleneck: Bottleneck
-    series: dict[str, list[float]]  # system-wide points (1 s each, wider past 2048 points): t_s, throughput_rps, p99_ms, arrivals (per s)
+    series: dict[str, list[float]]  # system-wide points (1 s each, wider past 2048 points): t_s, throughput_rps, p50_ms, p90_ms, p99_ms, arrivals (per s)
     traces: list[Trace]
     edges: list[EdgeResult]
     cost_per_hour: float          # dollars, time-weighted over the measured window

@@ -115,3 +115,11 @@ def test_max_requests_is_enforced_while_running_too() -> None:
         assert "limit of 5,000 requests" in str(exc)
     else:
         raise AssertionError("the run went past its request limit")
+
+
+def test_system_series_carry_ordered_percentiles() -> None:
+    r = sandbox.simulate(sandbox.load(ROOT / "scenarios" / "checkout_api.yaml"), seed=3, duration_s=60)
+    s = r.series
+    assert len(s["t_s"]) == 30 == len(s["p50_ms"]) == len(s["p90_ms"])
+    assert all(a <= b <= c for a, b, c in zip(s["p50_ms"], s["p90_ms"], s["p99_ms"]))
+    assert 0 < min(s["p50_ms"]) and max(s["p99_ms"]) <= r.latency_ms.max * 1.01
