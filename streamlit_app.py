@@ -1,6 +1,6 @@
 """The architecture sandbox in the browser: `streamlit run streamlit_app.py` (or `make run`).
 
-Three pages over one design kept in a local SQLite store: Build, Run and results, Challenges.
+Four pages over one design kept in a local SQLite store: Build, Run and results, Experiments, Challenges.
 """
 
 import streamlit as st
@@ -13,6 +13,7 @@ def main() -> None:
     page = st.navigation([
         st.Page("app/build.py", title="Build", icon=":material/construction:", default=True),
         st.Page("app/run.py", title="Run and results", icon=":material/monitoring:"),
+        st.Page("app/experiments.py", title="Experiments", icon=":material/science:"),
         st.Page("app/challenges.py", title="Challenges", icon=":material/flag:"),
     ])
     state.init()

@@ -25,7 +25,8 @@ from sandbox.challenges import CAMPAIGN_DIR
 from sandbox.store import Store, StoredDesign, default_path, new_workspace_id, valid_workspace_id
 
 PRESETS_DIR = CAMPAIGN_DIR.parent
-_DESIGN_KEYS = ("design_id", "design", "layout", "challenge", "run", "sel_node", "sel_edge")
+_EXPERIMENT_KEYS = ("exp_compare", "exp_sweep", "exp_review")  # what the Experiments page was asked to run
+_DESIGN_KEYS = ("design_id", "design", "layout", "challenge", "run", "sel_node", "sel_edge") + _EXPERIMENT_KEYS
 
 
 # ── configuration ────────────────────────────────────────────────────────────
@@ -175,7 +176,8 @@ def _adopt(record: StoredDesign) -> None:
         auto = edit.auto_layout(record.data)
         layout.update({n: auto[n] for n in missing})
     ss["design_id"], ss["design"], ss["layout"], ss["challenge"] = record.id, record.data, layout, record.challenge
-    ss.pop("run", None)
+    for key in ("run", *_EXPERIMENT_KEYS):
+        ss.pop(key, None)
     ss.pop("sel_edge", None)
     ss.pop("sel_node", None)
     ss["rev"] = ss.get("rev", 0) + 1
