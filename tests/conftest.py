@@ -18,3 +18,14 @@ def write_yaml(tmp_path: Path):
         path.write_text(text, encoding="utf-8")
         return path
     return write
+
+
+def need(available: bool, reason: str) -> None:
+    """Skip when something optional is missing here; in CI (env CI set) fail instead,
+    because .ci/run installs everything and a skipped test checks nothing."""
+    import os
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: .ci/run should have installed it", pytrace=False)
+    pytest.skip(reason)

@@ -14,7 +14,7 @@ import pytest
 
 from sandbox.cli import main
 
-from .conftest import ROOT
+from .conftest import ROOT, need
 
 CATALOG = ROOT / "scenarios" / "read_heavy_catalog.yaml"
 CHECKOUT = ROOT / "scenarios" / "checkout_api.yaml"
@@ -94,8 +94,8 @@ def test_diagram_prints_dot() -> None:
     assert code == 0 and text.startswith("digraph") and "web -> cache" in text and "cache -> db [label=miss" in text
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed here; CI installs it")
 def test_diagram_svg_after_a_run(tmp_path: Path) -> None:
+    need(shutil.which("dot") is not None, "Graphviz's dot is not installed")
     out = tmp_path / "d.svg"
     code, text = run_cli("diagram", str(CHECKOUT), "--run", "--svg", str(out))
     assert code == 0 and out.read_text().lstrip().startswith(("<?xml", "<svg"))
@@ -112,7 +112,6 @@ def test_diagram_svg_without_graphviz_says_so_plainly(tmp_path: Path) -> None:
 
 def test_installed_sandbox_command() -> None:
     exe = Path(sys.executable).parent / "sandbox"
-    if not exe.exists():
-        pytest.skip("the package is not installed as a command in this environment")
+    need(exe.exists(), "the package is not installed as a command in this environment")
     proc = subprocess.run([str(exe), "validate", str(CHECKOUT)], capture_output=True, text=True)
     assert proc.returncode == 0 and "valid" in proc.stdout
