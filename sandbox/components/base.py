@@ -19,7 +19,7 @@ from ..stats import LogHistogram, merge_pairs, window_quantile
 if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Draw
 
-__all__ = ["Request", "Failure", "NodeStats", "Component", "OutEdge", "Serve"]
+__all__ = ["Request", "Failure", "NodeStats", "Component", "OutEdge", "Serve", "plain_call"]
 
 Serve = Generator[Any, Any, "Optional[Failure]"]
 
@@ -238,10 +238,18 @@ class Component:
             edge.calls += 1
         if edge.policy is not None:
             return (yield from edge.policy.call(request))
-        latency = edge.latency_s
-        if latency:
-            yield Timeout(self.env, latency)
-        failure = yield from edge.target.serve(request, edge.pick())
-        if latency:
-            yield Timeout(self.env, latency)
-        return failure
+        return (yield from plain_call(self.env, request, edge))
+
+
+def plain_call(env: Environment, request: Request, edge: OutEdge) -> Serve:
+    """One call over `edge`: network there, the callee, network back.
+
+    (Component.call_edges inlines this on the hot path.)
+    """
+    latency = edge.latency_s
+    if latency:
+        yield Timeout(env, latency)
+    failure = yield from edge.target.serve(request, edge.pick())
+    if latency:
+        yield Timeout(env, latency)
+    return failure

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from simpy import AnyOf, Environment, Timeout
 
-from .base import Failure, OutEdge, Request, Serve
+from .base import Failure, OutEdge, Request, Serve, plain_call
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Draw
@@ -212,15 +212,9 @@ class Policy:
                 yield Timeout(env, pause)
 
     def _attempt(self, request: Request, attempt: _Try | None) -> Serve:
-        """One copy of the call: network there, the callee, network back."""
+        """One copy of the call; a copy the caller abandoned counts as wasted when it ends."""
         env = self.env
-        edge = self.edge
-        latency = edge.latency_s
-        if latency:
-            yield Timeout(env, latency)
-        failure = yield from edge.target.serve(request, edge.pick())
-        if latency:
-            yield Timeout(env, latency)
+        failure = yield from plain_call(env, request, self.edge)
         if attempt is not None and attempt.abandoned and request.measured:
             self.counters.wasted_calls += 1
             self.counters.wasted_s += env._now - attempt.start
