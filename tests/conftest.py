@@ -8,6 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+APP = str(ROOT / "streamlit_app.py")
 
 
 @pytest.fixture
@@ -18,6 +19,14 @@ def write_yaml(tmp_path: Path):
         path.write_text(text, encoding="utf-8")
         return path
     return write
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app's SQLite file, in a temporary folder (SANDBOX_DB)."""
+    path = tmp_path / "app.db"
+    monkeypatch.setenv("SANDBOX_DB", str(path))
+    return path
 
 
 def need(available: bool, reason: str) -> None:

@@ -16,20 +16,12 @@ from streamlit.testing.v1 import AppTest
 
 from sandbox.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "streamlit_app.py")
+from .conftest import APP, ROOT
 SMALL = {"name": "Small API",
          "workload": {"entry": "api", "rate_rps": 50, "duration_s": 20, "warmup_s": 2, "slo_ms": 200},
          "nodes": {"api": {"kind": "service", "workers": 2, "service_time": {"dist": "exponential", "mean_ms": 20}},
                    "db": {"kind": "database", "workers": 8, "service_time": {"dist": "exponential", "mean_ms": 5}}},
          "edges": [{"from": "api", "to": "db"}]}
-
-
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "app.db"
-    monkeypatch.setenv("SANDBOX_DB", str(path))
-    return path
 
 
 def experiments(db: Path, data: dict = SMALL, workspace: str = "ws-exp") -> AppTest:
