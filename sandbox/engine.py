@@ -27,7 +27,7 @@ from typing import Callable, Generator
 
 from simpy import Environment, Timeout
 
-from .analysis import analyse, consumers as queue_consumers
+from .analysis import consumers as queue_consumers
 from .components import (Cache, Component, Failure, LoadBalancer, MessageQueue, OutEdge, Policy, RateLimiter,
                          Request, Station)
 from .components.autoscaler import autoscale
@@ -35,10 +35,10 @@ from .components.faults import schedule_faults
 from .components.load_balancer import make_picker
 from .errors import SimulationError
 from .randomness import Streams, service_sampler
-from .results import (Bottleneck, Cause, EdgeResult, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace,
-                      compare_with_theory, find_bottleneck)
-from .scenario import DEFAULT_COST_PER_HOUR, Scenario, with_overrides
+from .results import EngineInfo, Results
+from .scenario import Scenario, with_overrides
 from .stats import MAX_POINTS, LogHistogram, merge_pairs, window_quantile
+from .summary import summarise
 from .workload import closed_loop_user, open_arrivals
 
 __all__ = ["simulate", "Limits", "compile_components"]
@@ -291,7 +291,7 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
     _close_last_window(env, run, comps)
     wall = time.perf_counter() - wall0
     events = next(env._eid) if hasattr(env, "_eid") else 0
-    return _summarise(scenario, seed, run, comps, marks, EngineInfo(wall, events))
+    return summarise(scenario, seed, run, comps, marks, EngineInfo(wall, events))
 
 
 def _check_limits(scenario: Scenario, limits: Limits | None) -> None:
@@ -334,159 +334,3 @@ def _run_chunks(env: Environment, end: float, limits: Limits | None, progress: P
         if max_wall is not None and time.perf_counter() - wall0 > max_wall and k < steps:
             raise SimulationError(f"the run reached this server's wall-time limit of {max_wall:g} s at "
                                   f"{env.now:.0f} of {end:g} simulated seconds (shorten the duration)")
-
-
-def _ms(seconds: float) -> float:
-    return seconds * 1000.0
-
-
-def _summary(h: LogHistogram, *stats: str) -> dict[str, float]:
-    qs = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
-    values = h.quantiles([qs[s] for s in stats if s in qs])
-    out, k = {}, 0
-    for s in stats:
-        if s == "mean":
-            out[s] = _ms(h.mean)
-        elif s == "max":
-            out[s] = _ms(h.high)
-        else:
-            out[s] = _ms(values[k])
-            k += 1
-    return out
-
-
-def _peak(t_s: list[float], values: list[float], width: int) -> tuple[float, float]:
-    """The highest mean of `width` consecutive points, and the time of the last of them."""
-    if len(values) < width:
-        return (sum(values) / len(values), t_s[-1]) if values else (0.0, 0.0)
-    best, at = -1.0, 0.0
-    window = sum(values[:width])
-    for k in range(width, len(values) + 1):
-        if k > width:
-            window += values[k - 1] - values[k - 1 - width]
-        if window / width > best + 1e-12:
-            best, at = window / width, t_s[k - 1]
-    return best, at
-
-
-def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, float, float, float],
-                 end: float, price_per_hour: float) -> NodeResult:
-    st = c.stats
-    areas = st.areas_at(end)
-    busy, queue, cap_area, replica_area = (x - m for x, m in zip(areas, mark))
-    cap = c.capacity()
-    util = busy / cap_area if cap_area > 0 else 0.0
-    replicas_mean = replica_area / measured_s
-    held = st.response.total - st.wait.total  # time workers were held, measured calls
-    # a queue's consumers do nothing but call downstream; a station also serves itself
-    downstream = held if c.kind == "queue" else held - st.service.total
-    in_node = (busy + queue) / measured_s if cap else st.response.total / measured_s
-    pts = st.series
-    series = {"t_s": [p[0] for p in pts], "throughput_rps": [p[2] / p[1] for p in pts],
-              "p99_ms": [_ms(p[3]) for p in pts], "queue_mean": [p[4] / p[1] for p in pts],
-              "utilization": [p[5] / p[6] if p[6] > 0 else 0.0 for p in pts],
-              "replicas": [p[7] / p[1] for p in pts]}
-    peak, peak_at = _peak(series["t_s"], series["utilization"], 5)
-    return NodeResult(
-        name=name, kind=c.kind, replicas=c.replica_count(), capacity=cap,
-        peak_utilization=peak, peak_at_s=peak_at,
-        arrived=st.arrived, completed=st.completed, rejected=st.rejected, failed=st.failed,
-        utilization=util, throughput_rps=st.completed / measured_s,
-        wait_ms=_summary(st.wait, "mean", "p95", "p99"),
-        service_ms=_summary(st.service, "mean", "p99"),
-        response_ms=_summary(st.response, "mean", "p95", "p99"),
-        queue_length={"mean": queue / measured_s, "max": float(st.max_queue)},
-        in_node_mean=in_node,
-        downstream_share=min(1.0, max(0.0, downstream / held)) if held > 0 else 0.0,
-        replicas_mean=replicas_mean, cost_per_hour=price_per_hour * replicas_mean,
-        series=series)
-
-
-def _edge_results(scenario: Scenario, comps: dict[str, Component], run: _Run, start: float,
-                  end: float) -> list[EdgeResult]:
-    """Calls and attempts per edge; resilience figures where the edge has a policy."""
-    by_index = {e.index: e for c in comps.values() for e in c.edges}
-    out = []
-    for i, spec in enumerate(scenario.edges):
-        e = by_index[i]
-        p = e.policy
-        if p is None:
-            out.append(EdgeResult(spec.source, spec.target, i, e.calls, e.calls, 1.0 if e.calls else 0.0,
-                                  0, 0, {}, 0, 0.0, 0, 0, 0, 0, 0.0, [], {}))
-            continue
-        k = p.counters
-        b = p.breaker
-        points = run.edge_series.get(i, [])
-        transitions = [[t, state] for t, state in b.transitions[:200]] if b else []
-        out.append(EdgeResult(
-            spec.source, spec.target, i, e.calls, k.attempts, (k.attempts + k.hedges) / e.calls if e.calls else 0.0,
-            k.successes, k.retries, dict(sorted(k.by_cause.items())), k.wasted_calls, _ms(k.wasted_s),
-            k.hedges, k.hedge_wins, k.short_circuited, b.times_opened if b else 0,
-            b.open_seconds(start, end) if b else 0.0, transitions,
-            {"t_s": [q[0] for q in points], "attempts_per_s": [q[2] / q[1] for q in points],
-             "breaker": [q[3] for q in points]}))
-    return out
-
-
-def _in_call_order(spans: list[tuple]) -> list[tuple]:
-    """Spans by arrival; a caller (recorded after its callees) before the calls it made."""
-    order = sorted(range(len(spans)), key=lambda k: (spans[k][2], -spans[k][4], -k))
-    return [spans[k] for k in order]
-
-
-def _summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Component],
-               marks: dict[str, tuple[float, float]], engine: EngineInfo) -> Results:
-    w = scenario.workload
-    measured_s = w.duration_s - w.warmup_s
-    end = w.duration_s
-    nodes = {n: _node_result(n, c, measured_s, marks.get(n, (0.0, 0.0, 0.0, 0.0)), end, _price(scenario, n))
-             for n, c in comps.items()}
-    edges = _edge_results(scenario, comps, run, w.warmup_s, end)
-    cost_per_hour = sum(n.cost_per_hour for n in nodes.values())
-    spent = cost_per_hour * measured_s / 3600.0
-    lat = _summary(run.latency, "mean", "p50", "p90", "p95", "p99", "p999", "max")
-    in_flight = run.arrived - run.finished
-    requests = Requests(run.arrived, run.completed, run.rejected, run.failed, in_flight)
-    causes = sorted((Cause(f.status, f.node, f.reason, n, n / max(1, run.arrived)) for f, n in run.causes.items()),
-                    key=lambda c: (-c.count, c.status, c.node, c.reason))
-    analysis = analyse(scenario)
-    callers: dict[str, list[str]] = {}
-    for e in scenario.edges:
-        callers.setdefault(e.target, []).append(e.source)
-    wasted: dict[str, int] = {}
-    for e in edges:
-        wasted[e.target] = wasted.get(e.target, 0) + e.wasted_calls
-    bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers, wasted)
-    traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency),
-                    [Span(s[0], s[1], _ms(s[2] - r.t0), _ms(s[3] - r.t0), _ms(s[4] - r.t0), s[5])
-                     for s in _in_call_order(r.spans)])
-              for r, f, latency in run.traces]
-    series = {"t_s": [p[0] for p in run.series], "throughput_rps": [p[2] / p[1] for p in run.series],
-              "p50_ms": [_ms(p[5]) for p in run.series], "p90_ms": [_ms(p[6]) for p in run.series],
-              "p99_ms": [_ms(p[3]) for p in run.series], "arrivals": [p[4] / p[1] for p in run.series]}
-    return Results(
-        scenario=scenario.name, seed=seed, duration_s=w.duration_s, measured_s=measured_s,
-        requests=requests, throughput_rps=run.completed / measured_s,
-        goodput=run.good / run.arrived if run.arrived else 0.0, slo_ms=w.slo_ms,
-        latency_ms=Latency(**lat),
-        latency_histogram=[(_ms(lo), _ms(hi), n) for lo, hi, n in run.latency.buckets()],
-        nodes=nodes, causes=causes, bottleneck=bottleneck, series=series, traces=traces,
-        edges=edges, cost_per_hour=cost_per_hour,
-        cost_per_million=spent / run.completed * 1e6 if run.completed else None,
-        analysis=analysis, theory=compare_with_theory(nodes, analysis, _theory_context(w)), engine=engine)
-
-
-def _price(scenario: Scenario, node: str) -> float:
-    """Dollars per replica-hour: the node's own cost_per_hour or its kind's default."""
-    n = scenario.nodes[node]
-    own = getattr(n, "cost_per_hour", None)
-    return own if own is not None else DEFAULT_COST_PER_HOUR[n.kind]
-
-
-def _theory_context(w) -> str:
-    """What the steady-state analysis leaves out of this workload."""
-    if w.users is not None:
-        return "closed loop: at most `users` requests are in the system, so fewer wait than open arrivals would"
-    if w.profile is not None:
-        return f"the load varies ({w.profile.shape}); theory uses its mean rate, queues build at its peak"
-    return ""
