@@ -31,10 +31,10 @@ from typing import Annotated, Any, Iterable, Literal, Union
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .architecture import (DEFAULT_COST_PER_HOUR, LB_POLICIES, NODE_KINDS, Autoscale, Backoff, CacheNode,
+from .architecture import (DEFAULT_COST_PER_HOUR, LB_POLICIES, NODE_KINDS, RETRY_CAUSES, Autoscale, Backoff, CacheNode,
                            CircuitBreaker, Constant, Edge, Exponential, Fault, LoadBalancerNode, Lognormal, Node,
                            QueueNode, RateLimiterNode, ServiceNode, ServiceTime, Uniform, _Model)
-from .challenge_spec import Challenge, Constraints, Objective, Prediction, Solution, parse_metric
+from .challenge_spec import METRIC_ROOTS, Challenge, Constraints, Objective, Prediction, Solution, parse_metric
 from .errors import ScenarioError
 from .messages import explain
 
@@ -43,7 +43,7 @@ __all__ = [
     "RateLimiterNode", "Backoff", "CircuitBreaker", "Fault", "Autoscale", "DEFAULT_COST_PER_HOUR",
     "Challenge", "Objective", "Constraints", "Prediction", "Solution", "parse_metric",
     "Node", "ServiceTime", "load", "loads", "from_dict", "with_overrides", "json_schema",
-    "LB_POLICIES", "NODE_KINDS",
+    "LB_POLICIES", "NODE_KINDS", "RETRY_CAUSES", "METRIC_ROOTS",
 ]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
