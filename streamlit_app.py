@@ -20,4 +20,7 @@ def main() -> None:
     page.run()
 
 
-main()
+# Streamlit runs this file as __main__; a process-pool worker that re-imports it (as
+# __mp_main__) must not start the app.
+if __name__ == "__main__":
+    main()

@@ -30,10 +30,10 @@ from typing import Any
 import yaml
 
 from .errors import ScenarioError
-from .scenario import NODE_KINDS, from_dict
+from .scenario import NODE_KINDS, Scenario, from_dict
 
 __all__ = ["PALETTE", "PATTERNS", "empty_design", "add_node", "remove_node", "rename_node", "add_edge",
-           "remove_edge", "set_field", "set_service_time_dist", "problems", "auto_layout", "place_new",
+           "remove_edge", "set_field", "set_service_time_dist", "problems", "validate", "auto_layout", "place_new",
            "with_load", "to_yaml", "parse_yaml", "challenge_design", "unique_name", "NAME_RULE"]
 
 NAME_RULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -215,11 +215,15 @@ def _tidy(x: float) -> float | int:
 
 def problems(data: Any) -> list[tuple[str, str]]:
     """Every problem that keeps `data` from being a valid scenario, as (field path, reason)."""
+    return validate(data)[1]
+
+
+def validate(data: Any) -> tuple[Scenario | None, list[tuple[str, str]]]:
+    """The scenario `data` describes and no problems, or None and every problem: one validation."""
     try:
-        from_dict(data, source="<design>")
+        return from_dict(data, source="<design>"), []
     except ScenarioError as exc:
-        return list(exc.problems)
-    return []
+        return None, list(exc.problems)
 
 
 def auto_layout(data: dict[str, Any]) -> dict[str, tuple[float, float]]:

@@ -8,7 +8,11 @@ same call runs here, on a local process pool, or on a Dask cluster:
 - ``workers=N`` (default: every core): a :class:`~concurrent.futures.ProcessPoolExecutor`
   whose processes come from a *forkserver* that has imported the sandbox once
   (safe in a threaded parent such as a Dask client or a web app, and cheap per
-  process);
+  process). Workers never run the parent's main script: multiprocessing would
+  otherwise prepare each one by re-running ``sys.modules["__main__"]`` (under
+  Streamlit, the page; after an AppTest, the app), so the pool starts its
+  processes with ``__main__`` hidden. The tasks (``run_task`` and plain data)
+  live in importable modules, so nothing a worker needs is lost;
 - ``scheduler="tcp://HOST:8786"``: a Dask distributed cluster through
   ``Client.get_executor()`` (the optional ``dask`` extra). The scheduler and
   its workers must be able to import ``sandbox``.
@@ -17,7 +21,11 @@ same call runs here, on a local process pool, or on a Dask cluster:
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
 import os
+import sys
+import threading
+import types
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -41,13 +49,55 @@ class InProcessExecutor(Executor):
         return fut
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _main_hidden() -> Iterator[None]:
+    """``__main__`` as a bare module while a worker process starts, so its preparation
+    data names no main script to re-run (see the module docstring)."""
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
+class _ForkServerProcess(multiprocessing.context.ForkServerProcess):
+    def start(self) -> None:
+        with _main_hidden():
+            super().start()
+
+
+class _SpawnProcess(multiprocessing.context.SpawnProcess):
+    def start(self) -> None:
+        with _main_hidden():
+            super().start()
+
+
+class _ForkServerContext(multiprocessing.context.ForkServerContext):
+    Process = _ForkServerProcess
+
+
+class _SpawnContext(multiprocessing.context.SpawnContext):
+    Process = _SpawnProcess
+
+
 def _pool_context() -> multiprocessing.context.BaseContext:
-    """forkserver where there is one: safe in a threaded parent (Dask, a web app), cheap per worker."""
+    """forkserver where there is one: safe in a threaded parent (Dask, a web app), cheap per worker.
+
+    The forkserver forks each worker from a single-threaded server process that has
+    imported the sandbox (never from the threaded parent, which is what makes plain
+    fork unsafe); spawn, elsewhere, starts a fresh interpreter per worker.
+    """
     if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["sandbox.experiments", "sandbox.engine"])
+        ctx: multiprocessing.context.BaseContext = _ForkServerContext()
+        multiprocessing.set_forkserver_preload(["sandbox.experiments", "sandbox.engine"])
         return ctx
-    return multiprocessing.get_context("spawn")
+    return _SpawnContext()
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
