@@ -38,9 +38,9 @@ import networkx as nx
 import numpy as np
 
 from .graph import call_factor, certain_dependencies, reachable, to_graph
-from .scenario import Scenario
+from .scenario import Scenario, queue_consumers
 
-__all__ = ["NodeEstimate", "Finding", "Analysis", "analyse", "erlang_b", "erlang_c", "mmc_wait"]
+__all__ = ["NodeEstimate", "Finding", "Analysis", "analyse", "erlang_b", "erlang_c", "mmc_wait", "visits"]
 
 
 @dataclass(frozen=True)
@@ -229,20 +229,7 @@ def _evaluate(s: Scenario, rate: float) -> dict[str, NodeEstimate]:
 
 
 def _consumers(s: Scenario) -> dict[str, int]:
-    """Consumers per queue: as set, or the workers of the nodes it feeds."""
-    out: dict[str, int] = {}
-    for name, node in s.nodes.items():
-        if node.kind != "queue":
-            continue
-        if node.consumers is not None:
-            out[name] = node.consumers
-            continue
-        total = 0
-        for e in s.out_edges(name):
-            t = s.nodes[e.target]
-            total += t.workers * t.replicas if hasattr(t, "workers") else 1
-        out[name] = max(total, 1)
-    return out
+    return queue_consumers(s)
 
 
 def _fed_only_by_fewer_consumers(s: Scenario, consumers: dict[str, int]) -> set[str]:
@@ -262,6 +249,11 @@ def _fed_only_by_fewer_consumers(s: Scenario, consumers: dict[str, int]) -> set[
 def consumers(s: Scenario) -> dict[str, int]:
     """Public form of the consumer count rule (the engine uses the same)."""
     return _consumers(s)
+
+
+def visits(s: Scenario) -> dict[str, float]:
+    """Expected calls of each node per request entering the system (the traffic equations)."""
+    return _visits(s)
 
 
 def _closed_loop_rate(s: Scenario, saturation: float) -> float:

@@ -15,19 +15,22 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
-    "LB_POLICIES", "NODE_KINDS", "DEFAULT_COST_PER_HOUR", "RETRY_CAUSES", "Exponential", "Constant",
+    "MAX_RATE_RPS", "MAX_PROCESSES", "LB_POLICIES", "NODE_KINDS", "DEFAULT_COST_PER_HOUR", "RETRY_CAUSES", "Exponential", "Constant",
     "Lognormal", "Uniform", "ServiceTime", "Fault", "Autoscale", "ServiceNode", "CacheNode",
     "LoadBalancerNode", "RateLimiterNode", "QueueNode", "Node", "Backoff", "CircuitBreaker", "Edge",
 ]
 
 LB_POLICIES = ("round_robin", "random", "least_connections", "power_of_two")
 NODE_KINDS = ("service", "database", "cache", "load_balancer", "queue", "rate_limiter")
+MAX_RATE_RPS = 1e8        # requests per second: far above any system simulated one event at a time
+MAX_PROCESSES = 100_000   # closed-loop users, or consumers of one queue: each is a simulated process
 _Z99 = 2.3263478740408408  # standard normal quantile at 0.99
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True,
-                              validate_by_alias=True, serialize_by_alias=True)
+    # allow_inf_nan=False: .inf and .nan are refused wherever a number goes ("must be a finite number")
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True, allow_inf_nan=False)
 
 
 # ── service time distributions ───────────────────────────────────────────────
@@ -204,7 +207,7 @@ class LoadBalancerNode(_Model):
 class RateLimiterNode(_Model):
     """A token-bucket rate limiter: passes calls while tokens last, rejects the rest."""
     kind: Literal["rate_limiter"]
-    rate_rps: float = Field(gt=0, description="tokens added per second")
+    rate_rps: float = Field(gt=0, le=MAX_RATE_RPS, description="tokens added per second")
     burst: int = Field(default=1, ge=1, description="bucket size: calls let through at once after a lull")
     cost_per_hour: float | None = Field(default=None, ge=0)
 
@@ -213,7 +216,8 @@ class QueueNode(_Model):
     """A message queue: accepts a message at once, consumers process it later."""
     kind: Literal["queue"]
     capacity: int = Field(default=10_000, ge=1, description="messages held at most; a full queue rejects")
-    consumers: int | None = Field(default=None, ge=1, description="concurrent consumers; default: the workers of the nodes it feeds")
+    consumers: int | None = Field(default=None, ge=1, le=MAX_PROCESSES,
+                                  description="concurrent consumers; default: the workers of the nodes it feeds")
     cost_per_hour: float | None = Field(default=None, ge=0)
 
 

@@ -100,17 +100,10 @@ def design(challenge: Scenario, which: str = "starter") -> Scenario:
 
 def load_design(path: str | Path, challenge: Scenario) -> Scenario:
     """A player's design file: nodes and edges (name and workload, if present, must match)."""
-    import yaml
+    from . import yamlio
     _require_challenge(challenge)
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(str(p), [("", "no such file")]) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(str(p), [(where, f"YAML syntax error: {exc.problem}")]) from None
+    data = yamlio.parse(yamlio.read_text(p), str(p))
     if not isinstance(data, dict) or "nodes" not in data:
         raise ScenarioError(str(p), [("", "a design is a mapping with nodes (and edges)")])
     base = challenge.to_dict()

@@ -4,13 +4,13 @@
     sandbox validate FILE
     sandbox analyse FILE [--rate R] [--json]
     sandbox schema
-    sandbox diagram FILE [--svg OUT] [--run] [--seed N]
+    sandbox diagram FILE [--svg OUT] [--run] [--seed N] [--duration S]
     sandbox challenge list [--json]
     sandbox challenge check FILE [--design DESIGN.yaml | --solution] [--predict ID=VALUE] [--json]
     sandbox replicate FILE [-n 10]                      each figure as mean ± 95% interval
     sandbox compare A.yaml [B.yaml] [--set PATH=VALUE] [-n 10]   paired runs on identical traffic
     sandbox sweep FILE --set PATH=START:STOP:STEPS [--set ...] [-n 5]
-    sandbox report FILE [--compare B.yaml] [--set PATH=VALUE] [--sweep PATH=RANGE] --out DIR
+    sandbox report FILE [--compare B.yaml] [--set PATH=VALUE] [--sweep PATH=RANGE] --out DIR [--force]
 
 The experiments take --workers N (local processes; default every core) or
 --scheduler tcp://HOST:8786 (a Dask cluster), --json, and --progress.
@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
+import math
 import sys
 import time
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import TYPE_CHECKING, Sequence, TextIO
 
 from .cli_challenge import challenge_command
 from .errors import SandboxError, ScenarioError, SimulationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .scenario import Scenario
 
 __all__ = ["main"]
 
@@ -76,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     dia.add_argument("--svg", metavar="OUT", default=None, help="write SVG here (needs Graphviz's dot program)")
     dia.add_argument("--run", action="store_true", help="simulate first and colour nodes by utilization")
     dia.add_argument("--seed", type=int, default=None)
+    dia.add_argument("--duration", type=float, default=None, metavar="S", help="with --run: override workload.duration_s")
     _experiment_parsers(sub)
     return p
 
@@ -123,6 +127,7 @@ def _experiment_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser
     rpt.add_argument("--sweep", action="append", default=[], metavar="PATH=START:STOP:STEPS", dest="ranges",
                      help="add a sweep of this setting (once or twice): latency curve, knee, frontier")
     rpt.add_argument("--out", required=True, metavar="DIR", help="folder for report.md and its images")
+    rpt.add_argument("--force", action="store_true", help="replace a report already in --out")
     _experiment_options(rpt, 10)
 
 
@@ -132,6 +137,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args, out)
+    except KeyboardInterrupt:
+        print("stopped (Ctrl-C)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the output was piped into a command that stopped reading (| head)
+        return 1
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -143,18 +153,47 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 1
 
 
+def _positive(flag: str, value: float | None) -> None:
+    """A number option must be finite and above 0 (nan > 0 is False, so nan is caught too)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise ScenarioError(flag, [("", f"must be a finite number above 0, got {value:g}")])
+
+
+def _seed(value: int | None) -> None:
+    if value is not None and value < 0:
+        raise ScenarioError("--seed", [("", f"must be non-negative, got {value}")])
+
+
+_WARN_REQUESTS = 20_000_000  # about a few minutes of simulation on one core
+
+
+def _warn_if_long(scenario: "Scenario") -> None:
+    """Say before a long run starts how big it is (the CLI has no limits: the user may want it)."""
+    w = scenario.workload
+    expected = w.peak_rate() * w.duration_s if w.users is None else \
+        w.users * w.duration_s / max(w.think_time_ms / 1000.0, 0.001)
+    if expected > _WARN_REQUESTS:
+        minutes = expected / 100_000 / 60  # the engine simulates roughly 100,000 requests a second
+        print(f"note: this run simulates about {expected:,.0f} requests, roughly {minutes:,.0f} minutes at about "
+              "100,000 a second; press Ctrl-C to stop it", file=sys.stderr, flush=True)
+
+
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     from .engine import simulate
-    from .scenario import load
+    from .scenario import load, with_overrides
+    _positive("--rate", args.rate)
+    _positive("--duration", args.duration)
+    _seed(args.seed)
     scenario = load(args.file)
-    if args.rate is not None and args.rate <= 0:
-        raise ScenarioError("--rate", [("", f"must be more than 0, got {args.rate:g}")])
-    if args.duration is not None and args.duration <= 0:
-        raise ScenarioError("--duration", [("", f"must be more than 0, got {args.duration:g}")])
+    overrides = {k: v for k, v in (("workload.rate_rps", args.rate), ("workload.duration_s", args.duration))
+                 if v is not None}
     try:
-        results = simulate(scenario, seed=args.seed, rate_rps=args.rate, duration_s=args.duration)
+        if overrides:
+            scenario = with_overrides(scenario, overrides)
     except ScenarioError as exc:  # an override made the scenario invalid
         raise ScenarioError(args.file, exc.problems) from None
+    _warn_if_long(scenario)
+    results = simulate(scenario, seed=args.seed)
     if args.json:
         out.write(results.to_json(series=args.series) + "\n")
     else:
@@ -175,9 +214,8 @@ def _analyse(args: argparse.Namespace, out: TextIO) -> int:
     from .report import analysis_text
     from .results import _analysis_json
     from .scenario import load
+    _positive("--rate", args.rate)
     s = load(args.file)
-    if args.rate is not None and args.rate <= 0:
-        raise ScenarioError("--rate", [("", f"must be more than 0, got {args.rate:g}")])
     a = analyse(s, rate_rps=args.rate)
     if args.json:
         out.write(json.dumps(_analysis_json(a), indent=2) + "\n")
@@ -195,22 +233,29 @@ def _schema(args: argparse.Namespace, out: TextIO) -> int:
 def _diagram(args: argparse.Namespace, out: TextIO) -> int:
     from .diagram import to_dot
     from .scenario import load
+    _seed(args.seed)
+    _positive("--duration", args.duration)
     s = load(args.file)
     results = None
     if args.run:
         from .engine import simulate
-        results = simulate(s, seed=args.seed)
+        from .scenario import with_overrides
+        try:
+            run_s = with_overrides(s, {"workload.duration_s": args.duration}) if args.duration else s
+        except ScenarioError as exc:
+            raise ScenarioError(args.file, exc.problems) from None
+        _warn_if_long(run_s)
+        results = simulate(run_s, seed=args.seed)
     dot = to_dot(s, results)
     if args.svg is None:
         out.write(dot + "\n")
         return 0
-    if shutil.which("dot") is None:
-        raise SimulationError("SVG needs Graphviz's `dot` program, which is not installed "
-                              "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz). "
-                              "Without --svg this command prints the DOT source instead.")
-    import graphviz
-    svg = graphviz.Source(dot).pipe(format="svg")
-    Path(args.svg).write_bytes(svg)
+    from .diagram import to_svg
+    svg = to_svg(dot)
+    try:
+        Path(args.svg).write_bytes(svg)
+    except OSError as exc:
+        raise ScenarioError("--svg", [("", f"{args.svg} cannot be written: {exc.strerror or exc}")]) from None
     out.write(f"wrote {args.svg}\n")
     return 0
 
@@ -245,8 +290,7 @@ def _experiment_kwargs(args: argparse.Namespace, label: str, need_interval: bool
     if args.workers is not None and args.scheduler is not None:
         raise ScenarioError("--workers", [("", "sets the local pool; with --scheduler the Dask cluster's "
                                                "workers run the work (give one or the other)")])
-    if args.seed is not None and args.seed < 0:
-        raise ScenarioError("--seed", [("", f"must be non-negative, got {args.seed}")])
+    _seed(args.seed)
     show = args.progress or sys.stderr.isatty()
     return {"workers": args.workers, "scheduler": args.scheduler,
             "progress": _ProgressBar(sys.stderr, label) if show else None}
@@ -258,8 +302,7 @@ def _load_for_experiment(path: str, args: argparse.Namespace, changes: dict | No
     scenario = load(path)
     overrides = dict(changes or {})
     if args.duration is not None:
-        if args.duration <= 0:
-            raise ScenarioError("--duration", [("", f"must be more than 0, got {args.duration:g}")])
+        _positive("--duration", args.duration)
         overrides["workload.duration_s"] = args.duration
     if not overrides:
         return scenario
@@ -340,9 +383,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     kw = _experiment_kwargs(args, "report", need_interval=True)
     if len(args.ranges) > 2:
         raise ScenarioError("--sweep", [("", f"a sweep varies one or two settings, got {len(args.ranges)}")])
-    folder = Path(args.out)
-    if folder.exists() and not folder.is_dir():
-        raise ScenarioError("--out", [("", f"{folder} exists and is not a folder")])
+    folder = _report_folder(Path(args.out), args.force)
     a = _load_for_experiment(args.file, args)
     b = _design_b(args, args.compare)
     axes = [parse_range(t) for t in args.ranges]
@@ -350,6 +391,20 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
                          a_source=args.file, b_source=args.compare or args.file, **kw)
     out.write(f"wrote {path}\n")
     return 0
+
+
+def _report_folder(folder: Path, force: bool) -> Path:
+    """The report's folder, created now, before any run: never an earlier report overwritten by surprise."""
+    if folder.exists() and not folder.is_dir():
+        raise ScenarioError("--out", [("", f"{folder} exists and is not a folder")])
+    if (folder / "report.md").exists() and not force:
+        raise ScenarioError("--out", [("", f"{folder} already holds a report (report.md); choose another folder, "
+                                           "or give --force to replace it and its images")])
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError("--out", [("", f"{folder} cannot be created: {exc.strerror or exc}")]) from None
+    return folder
 
 
 _COMMANDS = {"run": _run, "validate": _validate, "analyse": _analyse, "analyze": _analyse,

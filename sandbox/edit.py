@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from . import yamlio
 from .errors import ScenarioError
 from .scenario import NODE_KINDS, Scenario, from_dict
 
@@ -325,14 +326,7 @@ def parse_yaml(text: str, source: str = "<upload>") -> dict[str, Any]:
 
     A challenge file gives its starter design (the file without its challenge section).
     """
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(source, [(where, f"YAML syntax error: {exc.problem or exc.context}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(source, [("", f"YAML error: {exc}")]) from None
+    data = yamlio.parse(text, source)
     from_dict(data, source=source)  # raises with every problem
     if isinstance(data, dict) and "challenge" in data:
         data = {k: v for k, v in data.items() if k != "challenge"}
@@ -341,8 +335,7 @@ def parse_yaml(text: str, source: str = "<upload>") -> dict[str, Any]:
 
 def challenge_design(path: str | Path, which: str = "starter") -> dict[str, Any]:
     """A challenge's starter design or reference solution, as the compact data its file holds."""
-    text = Path(path).read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    raw = yamlio.parse(yamlio.read_text(path), str(path))
     from_dict(raw, source=str(path))
     data = {k: copy.deepcopy(v) for k, v in raw.items() if k != "challenge"}
     if which == "solution":

@@ -8,6 +8,7 @@ fields that are allowed there.
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -16,11 +17,17 @@ from .architecture import (Autoscale, Backoff, CacheNode, CircuitBreaker, Consta
                            LoadBalancerNode, Lognormal, QueueNode, RateLimiterNode, ServiceNode, Uniform)
 from .challenge_spec import Challenge, Constraints, Prediction, Solution
 
-__all__ = ["explain"]
+__all__ = ["explain", "shown"]
 
 _TAGS = {"service", "database", "cache", "load_balancer", "queue", "rate_limiter",
          "exponential", "constant", "lognormal", "uniform",
          "spike", "step", "ramp", "diurnal", "function-after", "function-before"}
+
+
+def _part(name: Any) -> str:
+    """One step of a path, shortened when it is very long (a 100,000-character key)."""
+    text = str(name)
+    return text if len(text) <= 64 else f"{text[:40]}...{text[-12:]}"
 
 
 def _field_path(loc: tuple[Any, ...], data: Any) -> str:
@@ -33,14 +40,29 @@ def _field_path(loc: tuple[Any, ...], data: Any) -> str:
             cursor = cursor[item] if isinstance(cursor, list) and item < len(cursor) else None
             continue
         if isinstance(cursor, dict) and item in cursor:
-            parts.append(str(item))
+            parts.append(_part(item))
             cursor = cursor[item]
         elif item in _TAGS or str(item).startswith(("function-", "tagged-union")):
             continue  # a union branch name, not a field the user wrote
         else:
-            parts.append(str(item))
+            parts.append(_part(item))
             cursor = None
     return ".".join(parts)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 2, 4, 4, 4
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 60, 60, 40
+
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: a few elements and characters at most, built bounded
+    (never the whole repr cut short: a value of a billion elements costs what four do).
+
+    >>> shown(list(range(1000))), shown("x" * 100)
+    ('[0, 1, 2, 3, ...]', "'xxxxxxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxxxxxxx'")
+    """
+    return _REPR.repr(value)
 
 
 _BY_TAG: dict[str, type[BaseModel]] = {
@@ -82,33 +104,44 @@ def explain(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
         path = _field_path(tuple(err["loc"]), data)
         kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
         if kind == "greater_than_equal":
-            reason = f"must be at least {ctx['ge']:g}, got {value!r}"
+            reason = f"must be at least {ctx['ge']:g}, got {shown(value)}"
         elif kind == "greater_than":
-            reason = f"must be more than {ctx['gt']:g}, got {value!r}"
+            reason = f"must be more than {ctx['gt']:g}, got {shown(value)}"
         elif kind == "less_than_equal":
-            reason = f"must be at most {ctx['le']:g}, got {value!r}"
+            reason = f"must be at most {ctx['le']:g}, got {shown(value)}"
         elif kind == "less_than":
-            reason = f"must be less than {ctx['lt']:g}, got {value!r}"
+            reason = f"must be less than {ctx['lt']:g}, got {shown(value)}"
         elif kind == "extra_forbidden":
             allowed = _allowed_fields(tuple(err["loc"][:-1]))
             reason = "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
         elif kind == "missing":
             reason = "is required"
         elif kind == "union_tag_invalid":
-            reason = f"unknown {ctx.get('discriminator', 'tag').strip(chr(39))} {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+            reason = (f"unknown {ctx.get('discriminator', 'tag').strip(chr(39))} {shown(ctx.get('tag'))}; "
+                      f"expected one of {ctx.get('expected_tags')}")
         elif kind == "union_tag_not_found":
             reason = f"needs a {ctx.get('discriminator', 'tag').strip(chr(39))} field"
         elif kind == "literal_error":
-            reason = f"must be one of {ctx.get('expected')}, got {value!r}"
+            reason = f"must be one of {ctx.get('expected')}, got {shown(value)}"
         elif kind == "value_error":
             reason = str(ctx.get("error", err["msg"]))
         elif kind in ("int_parsing", "int_type", "int_from_float"):
-            reason = f"must be a whole number, got {value!r}"
+            reason = f"must be a whole number, got {shown(value)}"
         elif kind in ("float_parsing", "float_type"):
-            reason = f"must be a number, got {value!r}"
+            reason = f"must be a number, got {shown(value)}"
+        elif kind == "finite_number":
+            reason = f"must be a finite number, got {shown(value)}"
+        elif kind == "string_too_long":
+            reason = f"must be at most {ctx['max_length']:,} characters, got {len(value):,}" if isinstance(value, str) \
+                else f"is too long ({shown(value)})"
+        elif kind == "too_long":
+            reason = f"must hold at most {ctx.get('max_length', 0):,} items, got {ctx.get('actual_length', 0):,}"
         elif kind in ("dict_type", "model_type", "model_attributes_type"):
-            reason = f"must be a mapping, got {value!r}"
+            reason = f"must be a mapping, got {shown(value)}"
+        elif kind in ("string_type", "string_sub_type"):
+            reason = f"must be text, got {shown(value)}"
         else:
-            reason = err["msg"][0].lower() + err["msg"][1:] if err["msg"] else kind
+            msg = str(err["msg"])[:200]
+            reason = msg[0].lower() + msg[1:] if msg else kind
         problems.append((path, reason))
     return problems

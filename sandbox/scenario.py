@@ -31,12 +31,13 @@ from typing import Annotated, Any, Iterable, Literal, Union
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .architecture import (DEFAULT_COST_PER_HOUR, LB_POLICIES, NODE_KINDS, RETRY_CAUSES, Autoscale, Backoff, CacheNode,
+from .architecture import (DEFAULT_COST_PER_HOUR, MAX_PROCESSES, MAX_RATE_RPS, LB_POLICIES, NODE_KINDS, RETRY_CAUSES, Autoscale, Backoff, CacheNode,
                            CircuitBreaker, Constant, Edge, Exponential, Fault, LoadBalancerNode, Lognormal, Node,
                            QueueNode, RateLimiterNode, ServiceNode, ServiceTime, Uniform, _Model)
 from .challenge_spec import METRIC_ROOTS, Challenge, Constraints, Objective, Prediction, Solution, parse_metric
 from .errors import ScenarioError
-from .messages import explain
+from .messages import explain, shown
+from .yamlio import parse as parse_yaml, read_text
 
 __all__ = [
     "Scenario", "Workload", "Edge", "ServiceNode", "CacheNode", "LoadBalancerNode", "QueueNode",
@@ -47,6 +48,10 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+MAX_NAME_CHARS = 64
+MAX_NODES = 1_000
+MAX_EDGES = 5_000
+MAX_CALLS_BETWEEN = 20   # calls from one node to another: a design may call twice (a read, a write), not 20,000 times
 
 
 # ── workload ─────────────────────────────────────────────────────────────────
@@ -56,20 +61,20 @@ class Spike(_Model):
     shape: Literal["spike"]
     at_s: float = Field(ge=0)
     for_s: float = Field(gt=0)
-    multiplier: float = Field(gt=0)
+    multiplier: float = Field(gt=0, le=10_000)
 
 
 class Step(_Model):
     """Rate changes to to_rps at at_s and stays there."""
     shape: Literal["step"]
     at_s: float = Field(ge=0)
-    to_rps: float = Field(gt=0)
+    to_rps: float = Field(gt=0, le=MAX_RATE_RPS)
 
 
 class Ramp(_Model):
     """Rate rises (or falls) linearly from rate_rps to to_rps between start_s and end_s."""
     shape: Literal["ramp"]
-    to_rps: float = Field(gt=0)
+    to_rps: float = Field(gt=0, le=MAX_RATE_RPS)
     start_s: float = Field(default=0, ge=0)
     end_s: float | None = Field(default=None, gt=0)
 
@@ -89,8 +94,9 @@ class Workload(_Model):
     """Where requests enter and how they arrive: open (rate_rps) or closed-loop (users)."""
     entry: str
     arrival: Literal["poisson", "constant"] = "poisson"
-    rate_rps: float | None = Field(default=None, gt=0)
-    users: int | None = Field(default=None, ge=1, description="closed loop: users who each wait for an answer, then think")
+    rate_rps: float | None = Field(default=None, gt=0, le=MAX_RATE_RPS)
+    users: int | None = Field(default=None, ge=1, le=MAX_PROCESSES,
+                              description="closed loop: users who each wait for an answer, then think")
     think_time_ms: float = Field(default=1000.0, ge=0, description="closed loop: mean (exponential) pause between requests")
     duration_s: float = Field(gt=0, le=10_000_000)
     warmup_s: float = Field(default=0.0, ge=0, description="requests arriving before this are left out of the statistics")
@@ -150,23 +156,47 @@ class Workload(_Model):
 
 class Scenario(_Model):
     """An architecture and its workload, validated as a whole."""
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20_000)
     seed: int | None = Field(default=None, ge=0, description="default seed when none is given to simulate()")
     workload: Workload
     nodes: dict[str, Node]
     edges: list[Edge] = Field(default_factory=list)
     challenge: Challenge | None = Field(default=None, description="makes this file a graded challenge")
 
-    @field_validator("nodes")
+    @field_validator("name")
     @classmethod
-    def _names(cls, nodes: dict[str, Any]) -> dict[str, Any]:
+    def _printable(cls, name: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise ValueError("must not hold control characters (newlines, tabs, NUL, ...)")
+        return name
+
+    @field_validator("nodes", mode="before")
+    @classmethod
+    def _names(cls, nodes: Any) -> Any:
+        if not isinstance(nodes, dict):
+            return nodes  # pydantic says it must be a mapping
         if not nodes:
             raise ValueError("must name at least one node")
+        if len(nodes) > MAX_NODES:
+            raise ValueError(f"must name at most {MAX_NODES:,} nodes, got {len(nodes):,}")
         for name in nodes:
+            if not isinstance(name, str):
+                raise ValueError(f"node names are text; got {shown(name)}")
+            if len(name) > MAX_NAME_CHARS:
+                raise ValueError(f"node name {shown(name)} is {len(name):,} characters; "
+                                 f"a name may be at most {MAX_NAME_CHARS} characters")
             if not _NAME.match(name):
-                raise ValueError(f"node name {name!r} must start with a letter and hold only letters, digits, _ and -")
+                raise ValueError(f"node name {shown(name)} must start with a letter and hold only letters, "
+                                 "digits, _ and -")
         return nodes
+
+    @field_validator("edges", mode="before")
+    @classmethod
+    def _edge_count(cls, edges: Any) -> Any:
+        if isinstance(edges, list) and len(edges) > MAX_EDGES:
+            raise ValueError(f"must list at most {MAX_EDGES:,} calls, got {len(edges):,}")
+        return edges
 
     @model_validator(mode="after")
     def _references(self) -> "Scenario":
@@ -197,18 +227,30 @@ class Scenario(_Model):
 def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
     """Cross-field checks: names that must exist, `when` only from caches, no endless cycle."""
     names = list(s.nodes)
-    known = ", ".join(names) or "none"
+    known = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "") or "none"
     if s.workload.entry not in s.nodes:
-        yield "workload.entry", f"{s.workload.entry!r} is not a node (nodes: {known})"
+        yield "workload.entry", f"{shown(s.workload.entry)} is not a node (nodes: {known})"
     for i, e in enumerate(s.edges):
         for end, name in (("from", e.source), ("to", e.target)):
             if name not in s.nodes:
-                yield f"edges[{i}].{end}", f"{name!r} is not a node (nodes: {known})"
+                yield f"edges[{i}].{end}", f"{shown(name)} is not a node (nodes: {known})"
         src = s.nodes.get(e.source)
         if src is not None and e.when != "always" and src.kind != "cache":
             yield f"edges[{i}].when", f"'when: {e.when}' needs a cache at the calling end; {e.source} is a {src.kind}"
         if e.target == s.workload.entry and s.nodes.get(e.target) is not None and e.certain and e.source == e.target:
             pass  # reported below as a cycle
+    pairs: dict[tuple[str, str], int] = {}
+    for e in s.edges:
+        pairs[(e.source, e.target)] = pairs.get((e.source, e.target), 0) + 1
+    for (a, b), count in pairs.items():
+        if count > MAX_CALLS_BETWEEN:
+            yield "edges", (f"{count:,} calls from {a} to {b} ({a} -> {b}); at most {MAX_CALLS_BETWEEN} calls "
+                            "may join the same two nodes")
+    for name, count in queue_consumers(s).items():
+        if count > MAX_PROCESSES and s.nodes[name].consumers is None:
+            yield f"nodes.{name}.consumers", (f"by default {name} starts one consumer per worker of the nodes it "
+                                              f"feeds, {count:,} consumers; set consumers (at most "
+                                              f"{MAX_PROCESSES:,})")
     for name, node in s.nodes.items():
         if node.kind == "load_balancer" and not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a load balancer needs at least one outgoing edge to balance over"
@@ -230,6 +272,23 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
         path = " -> ".join(cycle + [cycle[0]])
         yield "edges", (f"the cycle {path} never ends: every call on it is certain "
                         "(give one edge a probability below 1)")
+
+
+def queue_consumers(s: Scenario) -> dict[str, int]:
+    """Consumers per queue: as set, or one per worker of the nodes it feeds (at least one)."""
+    out: dict[str, int] = {}
+    for name, node in s.nodes.items():
+        if node.kind != "queue":
+            continue
+        if node.consumers is not None:
+            out[name] = node.consumers
+            continue
+        total = 0
+        for e in s.out_edges(name):
+            t = s.nodes[e.target]
+            total += t.workers * t.replicas if hasattr(t, "workers") else 1
+        out[name] = max(total, 1)
+    return out
 
 
 def _certain_cycle(s: Scenario) -> list[str]:
@@ -270,30 +329,12 @@ def load(path: str | Path) -> Scenario:
 
     Raises :class:`ScenarioError` naming the file, the field and the reason.
     """
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(str(p), [("", "no such file")]) from None
-    except IsADirectoryError:
-        raise ScenarioError(str(p), [("", "is a directory, not a scenario file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(str(p), [("", f"cannot be read: {exc}")]) from None
-    return loads(text, source=str(p))
+    return loads(read_text(path), source=str(path))
 
 
 def loads(text: str, source: str = "<text>") -> Scenario:
-    """Validate a scenario given as YAML text."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = f"YAML syntax error: {exc.problem or exc.context}"
-        raise ScenarioError(source, [(where, reason)]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(source, [("", f"YAML error: {exc}")]) from None
-    return from_dict(data, source=source)
+    """Validate a scenario given as YAML text (read by :mod:`sandbox.yamlio`: no aliases, no duplicate keys)."""
+    return from_dict(parse_yaml(text, source), source=source)
 
 
 def from_dict(data: Any, source: str = "<dict>") -> Scenario:
@@ -307,6 +348,9 @@ def from_dict(data: Any, source: str = "<dict>") -> Scenario:
         raise ScenarioError(source, explain(exc, data)) from None
     except ScenarioError as exc:
         raise ScenarioError(source, exc.problems) from None
+    except RecursionError:
+        raise ScenarioError(source, [("", "the design is nested too deeply to read (a design needs a few levels)")]) \
+            from None
 
 
 def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
