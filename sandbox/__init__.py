@@ -17,7 +17,7 @@ True
 from .analysis import Analysis, Finding, NodeEstimate, analyse
 from .diagram import to_dot
 from .engine import Limits, simulate
-from .errors import SandboxError, ScenarioError, SimulationError
+from .errors import RunCancelled, SandboxError, ScenarioError, SimulationError
 from .experiments import compare, replicate, sweep
 from .graph import to_graph
 from .results import Bottleneck, Cause, Latency, NodeResult, Requests, Results, Trace
@@ -25,7 +25,7 @@ from .scenario import Edge, Scenario, Workload, from_dict, json_schema, load, lo
 
 __all__ = [
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
-    "NodeResult", "Requests", "Results", "SandboxError", "Scenario", "ScenarioError",
+    "NodeResult", "Requests", "Results", "RunCancelled", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "analyse", "from_dict", "json_schema", "load", "loads",
     "simulate", "to_dot", "to_graph", "with_overrides", "replicate", "compare", "sweep",
 ]

@@ -25,33 +25,70 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Generator
 
-from simpy import Environment, Timeout
+from simpy import Environment, Event, Timeout
+from simpy.core import StopSimulation
+from simpy.events import URGENT
 
-from .analysis import consumers as queue_consumers
+from .analysis import visits
 from .components import (Cache, Component, Failure, LoadBalancer, MessageQueue, OutEdge, Policy, RateLimiter,
                          Request, Station)
 from .components.autoscaler import autoscale
 from .components.faults import schedule_faults
 from .components.load_balancer import make_picker
-from .errors import SimulationError
+from .errors import RunCancelled, ScenarioError, SimulationError
 from .randomness import Streams, service_sampler
 from .results import EngineInfo, Results
-from .scenario import Scenario, with_overrides
+from .scenario import Scenario, Workload, queue_consumers, with_overrides
 from .stats import MAX_POINTS, LogHistogram, merge_pairs, window_quantile
 from .summary import summarise
 from .workload import closed_loop_user, open_arrivals
 
-__all__ = ["simulate", "Limits", "compile_components"]
+__all__ = ["simulate", "Limits", "check_limits", "compile_components", "CHECK_EVERY"]
 
 Progress = Callable[[float], None]
+Cancel = Callable[[], bool]
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-run limits, so one run cannot stall a shared server."""
+    """Per-run limits, so one run cannot stall a shared server.
+
+    The engine enforces them itself: up front (:func:`check_limits`), while it
+    builds the run, and every few thousand events while it runs, so no design
+    (zero-time retries, fan-out, a crowd of users) gets past them.
+    """
     max_requests: int | None = None   # requests allowed: refused up front by estimate, stopped when reached
     max_nodes: int | None = None
-    max_wall_s: float | None = None
+    max_wall_s: float | None = None   # seconds of wall time for the whole run
+    max_events: int | None = None     # SimPy events processed (each call makes at least one)
+    max_users: int | None = None      # closed-loop users plus queue consumers: each is a simulated process
+
+
+CHECK_EVERY = 4096  # events between two looks at the clock, the event count and cancellation (~5 ms of work)
+
+
+class _Guard:
+    """Looks at the wall clock, the event count, cancellation and progress, between batches of events."""
+
+    def __init__(self, limits: Limits | None, progress: Progress | None, cancel: Cancel | None, wall0: float,
+                 end: float) -> None:
+        self.max_wall = limits.max_wall_s if limits else None
+        self.max_events = limits.max_events if limits else None
+        self.progress, self.cancel, self.wall0, self.end = progress, cancel, wall0, end
+
+    def check(self, now: float, events: int) -> None:
+        if self.cancel is not None and self.cancel():
+            raise RunCancelled(f"the run was cancelled at {now:.1f} of {self.end:g} simulated seconds")
+        if self.max_wall is not None and time.perf_counter() - self.wall0 > self.max_wall:
+            raise SimulationError(f"the run reached this server's wall-time limit of {self.max_wall:g} s at "
+                                  f"{now:.1f} of {self.end:g} simulated seconds (shorten the duration, lower "
+                                  "the rate, or reduce retries and fan-out)")
+        if self.max_events is not None and events > self.max_events:
+            raise SimulationError(f"the run reached this server's limit of {self.max_events:,} events at "
+                                  f"{now:.3f} of {self.end:g} simulated seconds: each request makes a great many "
+                                  "calls (retries or fan-out multiply them); reduce them or shorten the run")
+        if self.progress is not None:
+            self.progress(min(1.0, now / self.end))
 
 
 def compile_components(scenario: Scenario, env: Environment, streams: Streams) -> dict[str, Component]:
@@ -253,12 +290,15 @@ def _close_last_window(env: Environment, run: _Run, comps: dict[str, Component])
 
 def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | None = None,
              duration_s: float | None = None, max_traces: int = 20, limits: Limits | None = None,
-             progress: Progress | None = None) -> Results:
+             progress: Progress | None = None, cancel: Cancel | None = None) -> Results:
     """Run `scenario` once and return its :class:`Results`.
 
     `seed` defaults to the scenario's own ``seed`` (or 0). `rate_rps` and
-    `duration_s` override the workload's. `progress` is called with the share
-    of simulated time done (0 to 1), about a hundred times per run.
+    `duration_s` override the workload's. `limits` bound the run (see
+    :class:`Limits`); `progress` is called with the share of simulated time done
+    (0 to 1) every few thousand events and at the end; `cancel` is asked as
+    often, and a True answer stops the run with :class:`~sandbox.errors.RunCancelled`.
+    Neither changes the results.
     """
     overrides = {}
     if rate_rps is not None:
@@ -268,9 +308,13 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
     if overrides:
         scenario = with_overrides(scenario, overrides)
     seed = seed if seed is not None else (scenario.seed or 0)
-    _check_limits(scenario, limits)
+    if seed < 0:
+        raise ScenarioError("seed", [("", f"must be non-negative, got {seed}")])
+    check_limits(scenario, limits)
     w = scenario.workload
     wall0 = time.perf_counter()
+    guard = _Guard(limits, progress, cancel, wall0, w.duration_s)
+    guard.check(0.0, 0)
     env = Environment()
     streams = Streams(seed)
     comps = compile_components(scenario, env, streams)
@@ -280,6 +324,8 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
         run.max_requests = limits.max_requests
     if w.users is not None:
         for u in range(w.users):
+            if u % 1024 == 1023:  # building a large crowd takes a while: watch the clock here too
+                guard.check(0.0, 0)
             think = streams.sampler(f"user:{u}:think", "exponential", w.think_time_ms / 1000.0) \
                 if w.think_time_ms else (lambda: 0.0)
             env.process(closed_loop_user(env, w, think, run.visit_now))
@@ -287,50 +333,70 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
         env.process(open_arrivals(env, w, streams, run.start))
     marks: dict[str, tuple[float, float, float, float]] = {}
     env.process(_ticker(env, run, comps, w.warmup_s, w.duration_s, marks))
-    _run_until(env, w.duration_s, limits, progress, wall0)
+    events = _run_until(env, w.duration_s, guard)
     _close_last_window(env, run, comps)
+    if progress is not None:
+        progress(1.0)
     wall = time.perf_counter() - wall0
-    events = next(env._eid) if hasattr(env, "_eid") else 0
     return summarise(scenario, seed, run, comps, marks, EngineInfo(wall, events))
 
 
-def _check_limits(scenario: Scenario, limits: Limits | None) -> None:
+def _expected_requests(w: Workload) -> float:
+    """Requests a run is expected to make: the peak rate over the run, or users over their cycle."""
+    if w.users is None:
+        return w.peak_rate() * w.duration_s
+    return w.users * w.duration_s / max(w.think_time_ms / 1000.0, 0.001)
+
+
+def check_limits(scenario: Scenario, limits: Limits | None) -> None:
+    """Refuse, before anything runs, a scenario that `limits` would stop: SimulationError says which and why."""
     if limits is None:
         return
     w = scenario.workload
     if limits.max_nodes is not None and len(scenario.nodes) > limits.max_nodes:
         raise SimulationError(f"the design has {len(scenario.nodes)} nodes; this server allows {limits.max_nodes}")
-    if limits.max_requests is not None:
-        expected = w.peak_rate() * w.duration_s if w.users is None else \
-            w.users * w.duration_s / max(w.think_time_ms / 1000.0, 0.001)
-        if expected > limits.max_requests:
-            raise SimulationError(f"the run would simulate about {expected:,.0f} requests; this server allows "
-                                  f"{limits.max_requests:,} (lower the rate or the duration)")
+    if limits.max_users is not None:
+        processes = (w.users or 0) + sum(queue_consumers(scenario).values())
+        if processes > limits.max_users:
+            raise SimulationError(f"the design has {processes:,} users and consumers; this server allows "
+                                  f"{limits.max_users:,} (each is a simulated process)")
+    expected = _expected_requests(w)
+    if limits.max_requests is not None and expected > limits.max_requests:
+        raise SimulationError(f"the run would simulate about {expected:,.0f} requests; this server allows "
+                              f"{limits.max_requests:,} (lower the rate or the duration)")
+    if limits.max_events is not None:
+        per_request = sum(v for v in visits(scenario).values() if math.isfinite(v))
+        calls = expected * per_request
+        if calls > limits.max_events:  # every call is at least one event
+            raise SimulationError(f"the run would make about {calls:,.0f} calls ({expected:,.0f} requests x "
+                                  f"{per_request:,.1f} calls each); this server allows {limits.max_events:,} "
+                                  "events (retries and repeated calls multiply the calls)")
 
 
-def _run_until(env: Environment, end: float, limits: Limits | None, progress: Progress | None,
-               wall0: float) -> None:
-    """Run SimPy to `end`; a call chain too deep for Python becomes a SimulationError."""
+def _halt(event: Event) -> None:
+    raise StopSimulation(None)
+
+
+def _run_until(env: Environment, end: float, guard: _Guard) -> int:
+    """Process events up to `end` (as ``env.run(until=end)`` does), checking `guard` every CHECK_EVERY
+    events; returns the number processed. A call chain too deep for Python becomes a SimulationError.
+    """
+    stop = Event(env)
+    stop.callbacks.append(_halt)
+    env.schedule(stop, URGENT, end - env.now)  # before any event at `end`, as env.run(until=end) stops
+    step = env.step
+    events = 0
+    k = 0
     try:
-        _run_chunks(env, end, limits, progress, wall0)
+        while True:
+            for k in range(CHECK_EVERY):
+                step()
+            events += CHECK_EVERY
+            guard.check(env.now, events)
+    except StopSimulation:
+        return events + k
     except RecursionError:
         raise SimulationError(
             f"a request made more nested calls than Python allows (at {env.now:.3f} s): a cycle is taken "
             "too often (for example a -> b -> a with probability 0.99 makes ~100 passes on average and far "
             "more in its tail); lower the probability of an edge on the cycle") from None
-
-
-def _run_chunks(env: Environment, end: float, limits: Limits | None, progress: Progress | None,
-                wall0: float) -> None:
-    max_wall = limits.max_wall_s if limits else None
-    if progress is None and max_wall is None:
-        env.run(until=end)
-        return
-    steps = 100
-    for k in range(1, steps + 1):
-        env.run(until=end * k / steps)
-        if progress is not None:
-            progress(k / steps)
-        if max_wall is not None and time.perf_counter() - wall0 > max_wall and k < steps:
-            raise SimulationError(f"the run reached this server's wall-time limit of {max_wall:g} s at "
-                                  f"{env.now:.0f} of {end:g} simulated seconds (shorten the duration)")

@@ -6,12 +6,13 @@ The tree::
     ├── ScenarioError            a scenario file, dict or text is invalid
     │                            (names the source, the field path and the reason)
     └── SimulationError          a valid scenario could not be simulated
-                                 (for example a run limit was reached)
+        │                        (for example a run limit was reached)
+        └── RunCancelled         the caller asked the run to stop
 """
 
 from __future__ import annotations
 
-__all__ = ["SandboxError", "ScenarioError", "SimulationError"]
+__all__ = ["SandboxError", "ScenarioError", "SimulationError", "RunCancelled"]
 
 
 class SandboxError(Exception):
@@ -36,3 +37,7 @@ class ScenarioError(SandboxError):
 
 class SimulationError(SandboxError):
     """A valid scenario could not be simulated."""
+
+
+class RunCancelled(SimulationError):
+    """A run stopped because its caller asked it to (``simulate(..., cancel=...)``)."""

@@ -44,17 +44,21 @@ import itertools
 import math
 import os
 from collections import Counter
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .curves import KNEE_FACTOR, knee, pareto, worsens_upwards
 from .errors import SandboxError, ScenarioError, SimulationError
 from .executors import InProcessExecutor, executor_for
-from .intervals import (CONFIDENCE, Estimate, estimate, format_number, json_safe, paired_estimate, plus_minus,
+from .intervals import (CONFIDENCE, Estimate, estimate, format_number, json_safe, low_to_high, paired_estimate,
+                        plus_minus, share_estimate,
                         t_quantile)
 from .scenario import Scenario, from_dict, with_overrides
 from .settings import SweepAxis, fit_axis, parse_range, parse_setting, show_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Limits
 
 __all__ = [
     "replicate", "compare", "sweep", "summarise", "run_task", "verdict", "changed_name",
@@ -138,15 +142,20 @@ class TaskFailure:
     message: str
 
 
-def run_task(task: Task) -> RunSummary | TaskFailure:
-    """Simulate one ``(scenario dict, seed, overrides)`` task: the unit of work shipped to executors."""
+def run_task(task: Task, limits: "Limits | None" = None, cancel: Callable[[], bool] | None = None
+             ) -> RunSummary | TaskFailure:
+    """Simulate one ``(scenario dict, seed, overrides)`` task: the unit of work shipped to executors.
+
+    `limits` bound the run as they bound any (:class:`~sandbox.engine.Limits`); `cancel`
+    (a callable, so only for executors in this process) stops it early.
+    """
     from .engine import simulate
     data, seed, overrides = task
     try:
         scenario = from_dict(data, source="<task>")
         if overrides:
             scenario = with_overrides(scenario, overrides)
-        return summarise(simulate(scenario, seed=seed, max_traces=0))
+        return summarise(simulate(scenario, seed=seed, max_traces=0, limits=limits, cancel=cancel))
     except ScenarioError as exc:
         return TaskFailure("scenario", str(exc))
     except SandboxError as exc:
@@ -155,7 +164,13 @@ def run_task(task: Task) -> RunSummary | TaskFailure:
 
 def _estimates(runs: Sequence[RunSummary], confidence: float) -> dict[str, Estimate]:
     keys = [k for k in _ordered_keys(runs) if all(k in r.figures for r in runs)]
-    return {k: estimate([r.figures[k] for r in runs], confidence) for k in keys}
+    return {k: (share_estimate if _is_share(k) else estimate)([r.figures[k] for r in runs], confidence)
+            for k in keys}
+
+
+def _is_share(key: str) -> bool:
+    """Figures that are shares in [0, 1] get intervals that stay in [0, 1]."""
+    return (FIGURES[key].unit == "share") if key in FIGURES else key.startswith("utilization.")
 
 
 def _ordered_keys(runs: Sequence[RunSummary]) -> list[str]:
@@ -167,17 +182,29 @@ def _ordered_keys(runs: Sequence[RunSummary]) -> list[str]:
 
 
 def _run_all(tasks: list[Task], *, executor: Executor | None, workers: int | None, scheduler: str | None,
-             progress: Progress | None) -> list[RunSummary]:
-    """Run every task; answers in task order whatever order they finish in."""
+             progress: Progress | None, limits: "Limits | None" = None,
+             cancel: Callable[[], bool] | None = None) -> list[RunSummary]:
+    """Run every task; answers in task order whatever order they finish in.
+
+    Every task's scenario is checked against `limits` first, so nothing runs when one would be refused.
+    """
+    if limits is not None:
+        from .engine import check_limits
+        for data, _, overrides in {(id(t[0]), tuple(sorted(t[2].items(), key=str))): t for t in tasks}.values():
+            scenario = from_dict(data, source="<task>")
+            check_limits(with_overrides(scenario, overrides) if overrides else scenario, limits)
     if executor is None:
         with executor_for(min(workers or os.cpu_count() or 1, len(tasks)) if scheduler is None else None,
                           scheduler) as ex:
-            return _run_on(ex, tasks, progress)
-    return _run_on(executor, tasks, progress)
+            return _run_on(ex, tasks, progress, limits, cancel)
+    return _run_on(executor, tasks, progress, limits, cancel)
 
 
-def _run_on(executor: Executor, tasks: list[Task], progress: Progress | None) -> list[RunSummary]:
-    futures = {executor.submit(run_task, t): i for i, t in enumerate(tasks)}
+def _run_on(executor: Executor, tasks: list[Task], progress: Progress | None, limits: "Limits | None" = None,
+            cancel: Callable[[], bool] | None = None) -> list[RunSummary]:
+    # a callable does not cross to another process: cancellation reaches runs in this one only
+    local = isinstance(executor, (InProcessExecutor, ThreadPoolExecutor))
+    futures = {executor.submit(run_task, t, limits, cancel if local else None): i for i, t in enumerate(tasks)}
     out: list[RunSummary | None] = [None] * len(tasks)
     try:
         for done, fut in enumerate(as_completed(futures), 1):
@@ -257,7 +284,8 @@ class ReplicationResult:
 def replicate(scenario: Scenario, n: int = 10, *, seed: int | None = None, seeds: Sequence[int] | None = None,
               overrides: dict[str, Any] | None = None, confidence: float = CONFIDENCE,
               executor: Executor | None = None, workers: int | None = None, scheduler: str | None = None,
-              progress: Progress | None = None) -> ReplicationResult:
+              progress: Progress | None = None, limits: "Limits | None" = None,
+              cancel: Callable[[], bool] | None = None) -> ReplicationResult:
     """Run `scenario` under `n` seeds (``seed``, ``seed + 1``, ...) and give each figure a t-interval.
 
     `seed` defaults to the scenario's own seed, else 0; `seeds` lists them
@@ -268,7 +296,7 @@ def replicate(scenario: Scenario, n: int = 10, *, seed: int | None = None, seeds
     base = with_overrides(scenario, overrides) if overrides else scenario
     data = base.to_dict()
     runs = _run_all([(data, s, {}) for s in chosen], executor=executor, workers=workers,
-                    scheduler=scheduler, progress=progress)
+                    scheduler=scheduler, progress=progress, limits=limits, cancel=cancel)
     return ReplicationResult(base.name, chosen, runs, _estimates(runs, confidence), confidence)
 
 
@@ -332,7 +360,8 @@ class ComparisonResult:
 def compare(a: Scenario, b: Scenario | dict[str, Any], n: int = 10, *, seed: int | None = None,
             seeds: Sequence[int] | None = None, confidence: float = CONFIDENCE, a_label: str = "A",
             b_label: str = "B", executor: Executor | None = None, workers: int | None = None,
-            scheduler: str | None = None, progress: Progress | None = None) -> ComparisonResult:
+            scheduler: str | None = None, progress: Progress | None = None, limits: "Limits | None" = None,
+            cancel: Callable[[], bool] | None = None) -> ComparisonResult:
     """Run designs `a` and `b` under the same seeds and give the paired differences B - A.
 
     `b` is a second scenario, or a dict of dotted-path changes to `a`
@@ -358,7 +387,8 @@ def compare(a: Scenario, b: Scenario | dict[str, Any], n: int = 10, *, seed: int
     _need_interval(len(chosen))
     da, db = a.to_dict(), b_scenario.to_dict()
     tasks = [(da, s, {}) for s in chosen] + [(db, s, {}) for s in chosen]
-    runs = _run_all(tasks, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
+    runs = _run_all(tasks, executor=executor, workers=workers, scheduler=scheduler, progress=progress,
+                    limits=limits, cancel=cancel)
     ra, rb = runs[:len(chosen)], runs[len(chosen):]
     rep_a = ReplicationResult(a.name, chosen, ra, _estimates(ra, confidence), confidence)
     rep_b = ReplicationResult(b_scenario.name, chosen, rb, _estimates(rb, confidence), confidence)
@@ -567,7 +597,8 @@ class SweepResult:
 def sweep(scenario: Scenario, axes: Sequence[SweepAxis | str], n: int = 5, *, seed: int | None = None,
           seeds: Sequence[int] | None = None, figure: str = "latency_ms.p99", factor: float = KNEE_FACTOR,
           confidence: float = CONFIDENCE, executor: Executor | None = None, workers: int | None = None,
-          scheduler: str | None = None, progress: Progress | None = None) -> SweepResult:
+          scheduler: str | None = None, progress: Progress | None = None, limits: "Limits | None" = None,
+          cancel: Callable[[], bool] | None = None) -> SweepResult:
     """Run `scenario` at every combination of one or two settings, `n` seeds each.
 
     `axes` are :class:`SweepAxis` or ``PATH=START:STOP:STEPS`` strings. Every
@@ -607,7 +638,8 @@ def sweep(scenario: Scenario, axes: Sequence[SweepAxis | str], n: int = 5, *, se
             raise ScenarioError("--set", [(f"{path or shown}", f"{reason} (at {shown})")
                                           for path, reason in exc.problems]) from None
     tasks = [(data, s, settings) for settings in grid for s in chosen]
-    runs = _run_all(tasks, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
+    runs = _run_all(tasks, executor=executor, workers=workers, scheduler=scheduler, progress=progress,
+                    limits=limits, cancel=cancel)
     k = len(chosen)
     points = [SweepPoint(settings, runs[i * k:(i + 1) * k], _estimates(runs[i * k:(i + 1) * k], confidence))
               for i, settings in enumerate(grid)]
@@ -666,9 +698,13 @@ def format_estimate(key: str, e: Estimate, signed: bool = False, unitless: bool 
     '19.87 ± 0.43 ms'
     >>> format_estimate("goodput", Estimate(0.9712, 0.0041, 10, 0.005))
     '97.12 ± 0.41%'
+    >>> format_estimate("failure_rate", share_estimate([0.0, 0.0, 0.08, 0.0, 0.0]))
+    '1.6% (0.2 to 13.8%)'
     """
     unit = FIGURES[key].unit if key in FIGURES else ("share" if key.startswith("utilization.") else "")
     if unit == "share":
+        if e.bounds is not None and not signed:  # lopsided near 0 or 1: shown as its ends
+            return low_to_high(e.mean, e.low, e.high, 100, "" if unitless else "%")
         hw = e.half_width * 100 if e.half_width is not None else None
         return plus_minus(e.mean * 100, hw, signed) + ("" if unitless else "%")
     body = plus_minus(e.mean, e.half_width, signed)

@@ -7,13 +7,14 @@ import pickle
 import pandas as pd
 
 import sandbox
+from sandbox.engine import CHECK_EVERY
 from sandbox.scenario import Edge, Scenario, Workload
 
 from .conftest import ROOT
 
 PUBLIC = {
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
-    "NodeResult", "Requests", "Results", "SandboxError", "Scenario", "ScenarioError",
+    "NodeResult", "Requests", "Results", "RunCancelled", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "analyse", "from_dict", "json_schema", "load", "loads",
     "simulate", "to_dot", "to_graph", "with_overrides", "replicate", "compare", "sweep",
 }
@@ -28,6 +29,7 @@ def test_public_names_are_pinned() -> None:
 def test_exception_tree() -> None:
     assert issubclass(sandbox.ScenarioError, sandbox.SandboxError)
     assert issubclass(sandbox.SimulationError, sandbox.SandboxError)
+    assert issubclass(sandbox.RunCancelled, sandbox.SimulationError)
 
 
 def test_build_a_scenario_in_code_and_run_it() -> None:
@@ -100,9 +102,11 @@ def test_limits_refuse_oversized_runs_with_a_clear_message() -> None:
 
 
 def test_progress_is_reported() -> None:
+    # between batches of CHECK_EVERY events (where the limits are checked too), and once at the end
     seen: list[float] = []
-    sandbox.simulate(sandbox.load(ROOT / "scenarios" / "checkout_api.yaml"), duration_s=40, progress=seen.append)
-    assert seen[-1] == 1.0 and seen == sorted(seen) and len(seen) == 100
+    r = sandbox.simulate(sandbox.load(ROOT / "scenarios" / "checkout_api.yaml"), duration_s=40, progress=seen.append)
+    assert seen[-1] == 1.0 and seen == sorted(seen) and all(0.0 <= x <= 1.0 for x in seen)
+    assert len(seen) >= r.engine.events // CHECK_EVERY
 
 
 def test_max_requests_is_enforced_while_running_too() -> None:
