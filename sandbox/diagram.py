@@ -23,16 +23,18 @@ True
 from __future__ import annotations
 
 import math
+import shutil
 
 import graphviz
 
 from .results import Results
 from .scenario import Scenario
 
-__all__ = ["to_dot", "utilization_colour"]
+__all__ = ["to_dot", "to_svg", "utilization_colour"]
 
 _SHAPES = {"service": "box", "database": "cylinder", "cache": "box3d", "load_balancer": "diamond",
-           "queue": "cds"}
+           "queue": "cds", "rate_limiter": "octagon"}
+CLIENTS = "clients (entry)"   # the synthetic node requests come from: no node name holds a space
 
 
 def utilization_colour(u: float) -> str:
@@ -56,6 +58,8 @@ def _size(node: object) -> str:
         return getattr(node, "policy").replace("_", " ")
     if kind == "queue":
         return f"capacity {getattr(node, 'capacity'):,}"
+    if kind == "rate_limiter":
+        return f"{getattr(node, 'rate_rps'):g} rps, burst {getattr(node, 'burst'):,}"
     size = f"{node.replicas} x {node.workers} workers" if node.replicas > 1 else f"{node.workers} workers"
     if kind == "cache":
         size += f", hit {node.hit_ratio:.0%}"
@@ -64,12 +68,13 @@ def _size(node: object) -> str:
 
 def to_dot(scenario: Scenario, results: Results | None = None) -> str:
     """DOT source of the architecture; with `results`, coloured by utilization."""
-    g = graphviz.Digraph(scenario.name, graph_attr={"rankdir": "LR", "fontname": "Helvetica", "bgcolor": "white",
-                                                     "label": scenario.name, "labelloc": "t"},
+    # the name is the user's text: escaped (backslashes, <...> read as HTML), never the graph's ID
+    g = graphviz.Digraph("architecture", graph_attr={"rankdir": "LR", "fontname": "Helvetica", "bgcolor": "white",
+                                                      "label": graphviz.escape(scenario.name), "labelloc": "t"},
                          node_attr={"fontname": "Helvetica", "fontsize": "11", "style": "filled",
                                     "fillcolor": "#e8eef7", "color": "#4a5568"},
                          edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#4a5568"})
-    g.node("__clients", "clients", shape="plaintext", style="")
+    g.node(CLIENTS, "clients", shape="plaintext", style="")
     bottleneck = results.bottleneck.node if results else None
     for name, node in scenario.nodes.items():
         label = f"{name}\n{node.kind.replace('_', ' ')}\n{_size(node)}"
@@ -89,7 +94,7 @@ def to_dot(scenario: Scenario, results: Results | None = None) -> str:
         g.node(name, label, **attrs)
     rate = scenario.workload.rate_rps
     entry_label = f"{rate:g} rps" if rate else f"{scenario.workload.users} users"
-    g.edge("__clients", scenario.workload.entry, label=entry_label)
+    g.edge(CLIENTS, scenario.workload.entry, label=entry_label)
     for e in scenario.edges:
         parts = []
         if e.probability < 1:
@@ -101,3 +106,20 @@ def to_dot(scenario: Scenario, results: Results | None = None) -> str:
         style = "dashed" if scenario.nodes[e.source].kind == "queue" else "solid"
         g.edge(e.source, e.target, label=", ".join(parts), style=style)
     return g.source
+
+
+def to_svg(dot: str) -> bytes:
+    """SVG of DOT source, drawn by Graphviz's ``dot`` program; SimulationError says why it could not be."""
+    from .errors import SimulationError
+    if shutil.which("dot") is None:
+        raise SimulationError("SVG needs Graphviz's `dot` program, which is not installed "
+                              "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz). "
+                              "Without --svg the diagram command prints the DOT source instead.")
+    try:
+        return graphviz.Source(dot).pipe(format="svg")
+    except graphviz.CalledProcessError as exc:
+        detail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        raise SimulationError("Graphviz could not draw the diagram"
+                              + (f": {detail[0][:200]}" if detail else "")) from None
+    except OSError as exc:
+        raise SimulationError(f"Graphviz could not draw the diagram: {exc}") from None
