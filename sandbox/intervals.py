@@ -23,8 +23,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-__all__ = ["CONFIDENCE", "Estimate", "estimate", "paired_estimate", "t_quantile", "plus_minus", "format_number",
-           "json_safe"]
+__all__ = ["CONFIDENCE", "Estimate", "estimate", "share_estimate", "paired_estimate", "t_quantile", "plus_minus",
+           "low_to_high", "format_number", "json_safe"]
 
 CONFIDENCE = 0.95
 
@@ -70,7 +70,8 @@ def t_quantile(confidence: float, df: int) -> float:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean over runs with its confidence interval: ``mean ± half_width``.
+    """A mean over runs with its confidence interval: ``mean ± half_width``, or ``bounds`` when it is not
+    symmetric (a share near 0 or 1, see :func:`share_estimate`).
 
     ``half_width`` (and ``std``) are None with a single run: one sample has no interval.
     """
@@ -79,14 +80,15 @@ class Estimate:
     n: int
     std: float | None
     confidence: float = CONFIDENCE
+    bounds: tuple[float, float] | None = None   # (low, high) of an interval that is not mean ± half_width
 
     @property
     def low(self) -> float:
-        return self.mean - (self.half_width or 0.0)
+        return self.bounds[0] if self.bounds is not None else self.mean - (self.half_width or 0.0)
 
     @property
     def high(self) -> float:
-        return self.mean + (self.half_width or 0.0)
+        return self.bounds[1] if self.bounds is not None else self.mean + (self.half_width or 0.0)
 
     def excludes_zero(self) -> bool:
         """True when the interval lies wholly above or below 0 (a real difference)."""
@@ -117,6 +119,43 @@ def estimate(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimat
     return Estimate(mean, t_quantile(confidence, n - 1) * std / math.sqrt(n), n, std, confidence)
 
 
+def share_estimate(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
+    """Mean of per-run shares (each in [0, 1]) with an interval that stays in [0, 1].
+
+    A Student t interval on shares can leave [0, 1] (``1.6 ± 6.8%``). Here the
+    variance of the mean is measured across runs as for :func:`estimate`, turned
+    into an effective number of independent trials ``n_eff = p(1 - p) / (s^2 / n)``,
+    and the Wilson score interval is taken with that ``n_eff`` and the t quantile:
+    the "Wilson with effective sample size" interval for proportions estimated
+    from clustered data (Korn and Graubard 1998; Dean and Pagano 2015). Near the
+    middle it is the t interval; near 0 or 1 it is lopsided and never crosses the
+    bound. ``half_width`` is half the interval's length.
+
+    >>> e = share_estimate([0.0, 0.0, 0.08, 0.0, 0.0])   # one run of five rejected 8%
+    >>> round(e.mean, 3), e.low >= 0.0, round(e.high, 3)
+    (0.016, True, 0.138)
+    >>> share_estimate([0.5, 0.5, 0.5]).bounds      # the same in every run
+    (0.5, 0.5)
+    """
+    n = len(values)
+    if n == 0:
+        raise ValueError("an estimate needs at least one value")
+    p = math.fsum(values) / n
+    if n < 2:
+        return Estimate(p, None, n, None, confidence)
+    std = math.sqrt(math.fsum((v - p) ** 2 for v in values) / (n - 1))
+    se2 = std ** 2 / n
+    if se2 <= 0.0 or not 0.0 < p < 1.0:
+        return Estimate(p, 0.0, n, std, confidence, (p, p))
+    z = t_quantile(confidence, n - 1)
+    n_eff = p * (1.0 - p) / se2
+    denom = 1.0 + z * z / n_eff
+    centre = (p + z * z / (2.0 * n_eff)) / denom
+    half = z / denom * math.sqrt(p * (1.0 - p) / n_eff + z * z / (4.0 * n_eff * n_eff))
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    return Estimate(p, (high - low) / 2.0, n, std, confidence, (low, high))
+
+
 def paired_estimate(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
     """The mean of the per-seed differences b - a, with its t-interval (a paired comparison).
 
@@ -138,17 +177,41 @@ def format_number(x: float, signed: bool = False) -> str:
     return f"{x:+,.{digits}f}" if signed else f"{x:,.{digits}f}"
 
 
+def _decimals(width: float) -> int:
+    """Decimals that show `width` (a half-width) to two significant digits."""
+    return min(4, max(0, 1 - math.floor(math.log10(width))))
+
+
 def plus_minus(mean: float, hw: float | None, signed: bool = False) -> str:
     """``mean ± hw``, the half-width to two significant digits and the mean to as many decimals.
 
-    >>> plus_minus(180.4, 12.2), plus_minus(19.874, 0.4312), plus_minus(0.1, 0.0)
-    ('180 ± 12', '19.87 ± 0.43', '0.100')
+    Every figure carries its interval: ``± 0`` when every run gave the same value,
+    and ``(one run)`` when a single run gives no interval at all.
+
+    >>> plus_minus(180.4, 12.2), plus_minus(19.874, 0.4312), plus_minus(0.1, 0.0), plus_minus(7.0, None)
+    ('180 ± 12', '19.87 ± 0.43', '0.100 ± 0', '7.00 (one run)')
     """
     sign = "+" if signed else ""
-    if hw is not None and math.isfinite(hw) and math.isfinite(mean) and hw > 1e-9 * max(1.0, abs(mean)):
-        decimals = min(4, max(0, 1 - math.floor(math.log10(hw))))
+    shown = "0" if mean == 0 else format_number(mean, signed)
+    if hw is None:
+        return f"{shown} (one run)"
+    if math.isfinite(hw) and math.isfinite(mean) and hw > 1e-9 * max(1.0, abs(mean)):
+        decimals = _decimals(hw)
         return f"{mean:{sign},.{decimals}f} ± {hw:,.{decimals}f}"
-    return "0" if mean == 0 else format_number(mean, signed)
+    return f"{shown} ± 0"
+
+
+def low_to_high(mean: float, low: float, high: float, scale: float = 1.0, unit: str = "") -> str:
+    """A lopsided interval: ``1.6% (0.3 to 10%)``, the ends as precise as the interval is wide.
+
+    >>> low_to_high(0.016, 0.0029, 0.104, 100, "%")
+    '1.6% (0.3 to 10.4%)'
+    """
+    width = (high - low) * scale / 2
+    if not width > 1e-9 * max(1.0, abs(mean * scale)):
+        return plus_minus(mean * scale, 0.0) + unit
+    d = _decimals(width)
+    return f"{mean * scale:,.{d}f}{unit} ({low * scale:,.{d}f} to {high * scale:,.{d}f}{unit})"
 
 
 def json_safe(x: Any) -> Any:
