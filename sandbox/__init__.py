@@ -14,14 +14,17 @@
 True
 """
 
-from .analysis import Analysis, Finding, NodeEstimate, analyse
+from .analysis import Analysis, NodeEstimate, analyse
 from .diagram import to_dot
 from .engine import Limits, simulate
+from .findings import Finding
 from .errors import RunCancelled, SandboxError, ScenarioError, SimulationError
 from .experiments import compare, replicate, sweep
 from .graph import to_graph
 from .results import Bottleneck, Cause, Latency, NodeResult, Requests, Results, Trace
-from .scenario import Edge, Scenario, Workload, from_dict, json_schema, load, loads, with_overrides
+from .calls import Edge
+from .scenario import Scenario, from_dict, json_schema, load, loads, with_overrides
+from .workload import Workload
 
 __all__ = [
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",

@@ -37,10 +37,14 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from .calls import Edge
+from .findings import Finding
+from .intervals import json_safe
 from .graph import call_factor, certain_dependencies, reachable, to_graph
-from .scenario import Scenario, queue_consumers
+from .kinds import Capacity, Node, kind_of
+from .scenario import Scenario
 
-__all__ = ["NodeEstimate", "Finding", "Analysis", "analyse", "erlang_b", "erlang_c", "mmc_wait", "visits"]
+__all__ = ["NodeEstimate", "Analysis", "analyse", "erlang_b", "erlang_c", "mmc_wait", "visits"]
 
 
 @dataclass(frozen=True)
@@ -58,15 +62,6 @@ class NodeEstimate:
 
 
 @dataclass(frozen=True)
-class Finding:
-    """Something the analysis noticed: level is "warning" or "info"."""
-    level: str
-    topic: str
-    node: str | None
-    message: str
-
-
-@dataclass(frozen=True)
 class Analysis:
     """The analysis of a scenario at one entry rate."""
     rate_rps: float
@@ -78,18 +73,7 @@ class Analysis:
     findings: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self))
-
-
-def _finite(x: Any) -> Any:
-    """inf becomes None so the result is valid JSON."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite(v) for v in x]
-    return x
+        return json_safe(asdict(self))
 
 
 def erlang_b(servers: int, offered_erlangs: float) -> float:
@@ -158,7 +142,8 @@ def _visits(s: Scenario, rate: float = 0.0) -> dict[str, float]:
     idx = {n: i for i, n in enumerate(names)}
     e0 = np.zeros(len(names))
     e0[idx[s.workload.entry]] = 1.0
-    passing = {n: 1.0 for n, node in s.nodes.items() if node.kind == "rate_limiter"}
+    caps = {n: kind_of(node).admits_rps(node) for n, node in s.nodes.items()}
+    passing = {n: 1.0 for n, cap in caps.items() if cap is not None}
     v = np.zeros(len(names))
     for _ in range(1 + 3 * len(passing)):  # limiter caps settle in a few rounds
         P = np.zeros((len(names), len(names)))
@@ -172,13 +157,13 @@ def _visits(s: Scenario, rate: float = 0.0) -> dict[str, float]:
             break
         for n in passing:
             offered = rate * v[idx[n]]
-            passing[n] = min(1.0, s.nodes[n].rate_rps / offered) if offered > 0 else 1.0
+            passing[n] = min(1.0, caps[n] / offered) if offered > 0 else 1.0  # type: ignore[operator]
     return {n: float(max(v[idx[n]], 0.0)) if math.isfinite(v[idx[n]]) else math.inf for n in names}
 
 
-def _service_ms(node: Any) -> tuple[float, float]:
+def _service_ms(node: Node) -> tuple[float, float]:
     """(mean own service ms, its squared coefficient of variation)."""
-    st = getattr(node, "service_time", None)
+    st = kind_of(node).service_time(node)
     return (st.mean(), st.scv()) if st is not None else (0.0, 0.0)
 
 
@@ -186,11 +171,11 @@ def _evaluate(s: Scenario, rate: float) -> dict[str, NodeEstimate]:
     """Per-node estimates at entry rate `rate` (fixed point over response times)."""
     visits = _visits(s, rate)
     ca2_entry = 0.0 if s.workload.arrival == "constant" and s.workload.profile is None else 1.0
-    out = {n: [] for n in s.nodes}
+    out: dict[str, list[tuple[Edge, float]]] = {n: [] for n in s.nodes}
     for i, e in enumerate(s.edges):
         out[e.source].append((e, call_factor(s, i)))
-    consumers = _consumers(s)
-    never_waits = _fed_only_by_fewer_consumers(s, consumers)
+    caps = {name: kind_of(node).capacity(s, name, node) for name, node in s.nodes.items()}
+    never_waits = _fed_only_by_fewer_consumers(s, caps)
     response = {n: 0.0 for n in s.nodes}   # ms, a caller sees
     result: dict[str, NodeEstimate] = {}
     for _ in range(60):
@@ -202,12 +187,8 @@ def _evaluate(s: Scenario, rate: float) -> dict[str, NodeEstimate]:
             downstream = (max(branch) if getattr(node, "parallel", False) else sum(branch)) if branch else 0.0
             hold = own + downstream
             lam = rate * visits[name]
-            if node.kind == "queue":
-                servers, replicas = consumers[name], 1
-            elif node.kind in ("load_balancer", "rate_limiter"):
-                servers, replicas = 0, 1
-            else:
-                servers, replicas = node.workers * node.replicas, node.replicas
+            kind = kind_of(node)
+            servers, replicas = caps[name].servers, caps[name].replicas
             if servers:
                 per_replica = servers // replicas
                 util = lam * hold / 1000.0 / servers if hold and lam else 0.0
@@ -217,38 +198,30 @@ def _evaluate(s: Scenario, rate: float) -> dict[str, NodeEstimate]:
                     mmc_wait(per_replica, lam / replicas, hold / 1000.0, (ca2 + cs2) / 2) * 1000.0
             else:
                 util, wait = 0.0, 0.0
-            resp = 0.0 if node.kind == "queue" else wait + hold
+            # a caller of an asynchronous node (a queue) waits only for the enqueue
+            resp = 0.0 if kind.asynchronous else wait + hold
             if abs(resp - response[name]) > 1e-9 * max(1.0, resp):
                 changed = True
             response[name] = resp
             result[name] = NodeEstimate(name, node.kind, visits[name], lam, servers, hold, util, wait,
-                                        wait + hold if node.kind != "queue" else 0.0)
+                                        wait + hold if not kind.asynchronous else 0.0)
         if not changed:
             break
     return result
 
 
-def _consumers(s: Scenario) -> dict[str, int]:
-    return queue_consumers(s)
-
-
-def _fed_only_by_fewer_consumers(s: Scenario, consumers: dict[str, int]) -> set[str]:
+def _fed_only_by_fewer_consumers(s: Scenario, caps: dict[str, Capacity]) -> set[str]:
     """Nodes called only by queue consumers, no more of them than the node has workers:
     at most one call per worker is ever in flight, so nobody waits."""
     out = set()
     for name, node in s.nodes.items():
         callers = [e.source for e in s.edges if e.target == name]
-        if not callers or not hasattr(node, "workers") or node.replicas > 1:
+        if not callers or not kind_of(node).has_workers or caps[name].replicas > 1:
             continue
-        if all(s.nodes[c].kind == "queue" for c in callers) and \
-                sum(consumers[c] for c in set(callers)) <= node.workers:
+        if all(kind_of(s.nodes[c]).asynchronous for c in callers) and \
+                sum(caps[c].servers for c in set(callers)) <= caps[name].servers:
             out.add(name)
     return out
-
-
-def consumers(s: Scenario) -> dict[str, int]:
-    """Public form of the consumer count rule (the engine uses the same)."""
-    return _consumers(s)
 
 
 def visits(s: Scenario) -> dict[str, float]:
@@ -289,11 +262,9 @@ def analyse(scenario: Scenario, rate_rps: float | None = None) -> Analysis:
 
 def static_cost(s: Scenario) -> float:
     """Dollars per hour at the configured replica counts (prices per replica-hour)."""
-    from .scenario import DEFAULT_COST_PER_HOUR
     total = 0.0
     for node in s.nodes.values():
-        price = node.cost_per_hour if node.cost_per_hour is not None else DEFAULT_COST_PER_HOUR[node.kind]
-        total += price * getattr(node, "replicas", 1)
+        total += kind_of(node).cost_per_hour(node)
     return total
 
 
@@ -337,15 +308,11 @@ def _findings(s: Scenario, nodes: dict[str, NodeEstimate], saturation: float, fi
         found.append(Finding("info", "cycle", cycle[0], f"calls can loop {path}; each pass is taken with probability below 1"))
     for n in certain_dependencies(G):
         node = s.nodes[n]
-        if node.kind in ("service", "database", "cache") and node.replicas == 1:
-            found.append(Finding("warning", "single_point_of_failure", n,
-                                 f"{n} has one replica and every request depends on it"))
-        elif node.kind == "queue":
-            found.append(Finding("info", "single_point_of_failure", n,
-                                 f"every request enqueues at {n}; if it is down, requests fail"))
+        spof = kind_of(node).spof_finding(n, node)
+        if spof is not None:
+            found.append(spof)
     for n, node in s.nodes.items():
-        if node.kind == "queue" and not s.out_edges(n):
-            found.append(Finding("warning", "no_consumers", n, f"{n} has no consumers: it fills up and then rejects"))
+        found.extend(kind_of(node).design_findings(s, n, node))
     for n, est in nodes.items():
         if est.capacity and est.predicted_utilization >= 1.0:
             load = est.predicted_utilization
@@ -356,18 +323,7 @@ def _findings(s: Scenario, nodes: dict[str, NodeEstimate], saturation: float, fi
         elif est.capacity and est.predicted_utilization >= 0.8:
             found.append(Finding("info", "busy", n, f"{n} is predicted {est.predicted_utilization:.0%} busy: waits grow steeply from here"))
     for n, node in s.nodes.items():
-        if node.kind == "rate_limiter":
-            offered = nodes[n].offered_rps
-            if offered > node.rate_rps:
-                found.append(Finding("info", "rate_limited", n,
-                                     f"{n} admits {node.rate_rps:g} rps of the {offered:.0f} offered: "
-                                     f"about {1 - node.rate_rps / offered:.0%} are rejected"))
-        for f in getattr(node, "failures", []):
-            if f.at_s >= s.workload.duration_s:
-                found.append(Finding("warning", "fault", n, f"{n}'s {f.mode} fault at {f.at_s:g} s never happens: "
-                                                           f"the run ends at {s.workload.duration_s:g} s"))
-            else:
-                found.append(Finding("info", "fault", n, f"{n} is scheduled {f.mode} from {f.at_s:g} s for {f.for_s:g} s"))
+        found.extend(kind_of(node).load_findings(s, n, node, nodes[n]))
     peak = s.workload.peak_rate()
     if s.workload.profile is not None and peak > saturation and first:
         found.append(Finding("warning", "peak_over_capacity", first,

@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .architecture import Edge, Node, _Model
+from .calls import Edge
+from .kinds import KINDS, Node
+from .model import Model
 
 __all__ = ["METRIC_ROOTS", "parse_metric", "Objective", "Constraints", "Prediction", "Solution", "Challenge"]
 
@@ -37,7 +39,7 @@ def parse_metric(text: str) -> tuple[str, str | None]:
     return m.group(1), m.group(2)
 
 
-class Objective(_Model):
+class Objective(Model):
     """A check on a result figure: `metric op target`, written out or as one string."""
     metric: str
     op: Literal["<=", "<", ">=", ">"]
@@ -69,10 +71,9 @@ class Objective(_Model):
         return f"{self.metric} {self.op} {self.target:g}"
 
 
-class Constraints(_Model):
+class Constraints(Model):
     """What the player may change in the starter design."""
-    add_kinds: list[Literal["service", "database", "cache", "load_balancer", "queue", "rate_limiter"]] = Field(
-        default_factory=list, description="node kinds the player may add")
+    add_kinds: list[str] = Field(default_factory=list, description="node kinds the player may add")
     editable: list[str] = Field(default_factory=lambda: ["nodes.*", "edges"],
                                 description="glob patterns of the fields that may change, e.g. nodes.web.replicas")
     may_remove: bool = Field(default=False, description="may starter nodes be removed")
@@ -83,8 +84,16 @@ class Constraints(_Model):
     template_free: list[str] = Field(default_factory=lambda: ["replicas"],
                                      description="fields an added node may set apart from its template")
 
+    @field_validator("add_kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        for k in kinds:
+            if k not in KINDS:
+                raise ValueError(f"unknown kind {k!r}; expected one of {', '.join(repr(n) for n in KINDS)}")
+        return kinds
 
-class Prediction(_Model):
+
+class Prediction(Model):
     """A question asked before the run, scored against the simulation afterwards."""
     id: str = Field(pattern=r"^[A-Za-z_][\w\-]*$")
     question: str
@@ -99,13 +108,13 @@ class Prediction(_Model):
         return v
 
 
-class Solution(_Model):
+class Solution(Model):
     """A reference design: nodes and edges (the workload is the challenge's)."""
     nodes: dict[str, Node]
     edges: list[Edge] = Field(default_factory=list)
 
 
-class Challenge(_Model):
+class Challenge(Model):
     """A graded exercise: the scenario is the starter design, which must fail."""
     title: str = Field(min_length=1)
     level: int = Field(ge=1, le=5)

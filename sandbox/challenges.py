@@ -22,11 +22,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .analysis import _finite, static_cost
+from .analysis import static_cost
+from .challenge_spec import Challenge, Objective, parse_metric
 from .engine import simulate
 from .errors import ScenarioError
+from .intervals import json_safe
+from .kinds import kind_of
 from .results import Results
-from .scenario import Challenge, Scenario, from_dict, load, parse_metric
+from .scenario import Scenario, from_dict, load
 
 __all__ = ["Grade", "ObjectiveResult", "PredictionResult", "grade", "design", "load_design", "campaign",
            "check_constraints", "metric_value", "CAMPAIGN_DIR"]
@@ -73,7 +76,7 @@ class Grade:
     seeds: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        return json_safe(asdict(self))
 
     def summary(self) -> str:
         """One line: pass or fail, and the first reason."""
@@ -141,7 +144,6 @@ def _changes(before: Any, after: Any, prefix: str) -> list[str]:
 
 def check_constraints(starter: Scenario, candidate: Scenario, ch: Challenge) -> list[str]:
     """Every way `candidate` breaks the challenge's constraints, in words."""
-    from .scenario import DEFAULT_COST_PER_HOUR
     c = ch.constraints
     out: list[str] = []
     only = f"this challenge lets you change only {', '.join(c.editable) or 'nothing'}"
@@ -164,10 +166,10 @@ def check_constraints(starter: Scenario, candidate: Scenario, ch: Challenge) -> 
                     if not _allowed(path.replace(f"nodes.{name}", "", 1).lstrip(".") or "-", c.template_free):
                         out.append(f"{path} differs from {template}'s: an added {node.kind} is a copy of "
                                    f"{template} (you may set only {', '.join(c.template_free)})")
-            price = getattr(node, "cost_per_hour", None)
-            if price is not None and price < DEFAULT_COST_PER_HOUR[node.kind]:
-                out.append(f"nodes.{name}.cost_per_hour is ${price:.2f}; an added {node.kind} costs at least "
-                           f"${DEFAULT_COST_PER_HOUR[node.kind]:.2f} per replica-hour")
+            price, floor = node.cost_per_hour, kind_of(node).price
+            if price is not None and price < floor:
+                out.append(f"nodes.{name}.cost_per_hour is ${price:.2f}; an added {kind_of(node).label} costs at "
+                           f"least ${floor:.2f} per replica-hour")
             continue
         before = starter.nodes[name].model_dump(mode="json", exclude_none=True)
         for path in _changes(before, after, f"nodes.{name}"):
@@ -181,7 +183,7 @@ def check_constraints(starter: Scenario, candidate: Scenario, ch: Challenge) -> 
             break
     if c.max_replicas is not None:
         for name, node in candidate.nodes.items():
-            reps = getattr(node, "replicas", 1)
+            reps = kind_of(node).replicas(node)
             scale = getattr(node, "autoscale", None)
             most = max(reps, scale.max_replicas if scale else 0)
             if most > c.max_replicas:
@@ -276,7 +278,7 @@ def grade(candidate: Scenario, challenge: Scenario, predictions: dict[str, float
                  results[0].bottleneck.why if results else "", list(ch.seeds))
 
 
-def _check(o: Any, dicts: list[dict], results: list[Results]) -> ObjectiveResult:
+def _check(o: Objective, dicts: list[dict[str, Any]], results: list[Results]) -> ObjectiveResult:
     try:
         values = [metric_value(d, o.metric) for d in dicts]
     except KeyError as exc:

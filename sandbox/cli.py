@@ -212,13 +212,13 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
 def _analyse(args: argparse.Namespace, out: TextIO) -> int:
     from .analysis import analyse
     from .report import analysis_text
-    from .results import _analysis_json
+    from .results import analysis_json
     from .scenario import load
     _positive("--rate", args.rate)
     s = load(args.file)
     a = analyse(s, rate_rps=args.rate)
     if args.json:
-        out.write(json.dumps(_analysis_json(a), indent=2) + "\n")
+        out.write(json.dumps(analysis_json(a), indent=2) + "\n")
     else:
         out.write(analysis_text(s, a) + "\n")
     return 0

@@ -27,13 +27,12 @@ import shutil
 
 import graphviz
 
+from .kinds import kind_of
 from .results import Results
 from .scenario import Scenario
 
 __all__ = ["to_dot", "to_svg", "utilization_colour"]
 
-_SHAPES = {"service": "box", "database": "cylinder", "cache": "box3d", "load_balancer": "diamond",
-           "queue": "cds", "rate_limiter": "octagon"}
 CLIENTS = "clients (entry)"   # the synthetic node requests come from: no node name holds a space
 
 
@@ -52,20 +51,6 @@ def utilization_colour(u: float) -> str:
     return "#f28b82"  # pragma: no cover
 
 
-def _size(node: object) -> str:
-    kind = getattr(node, "kind")
-    if kind == "load_balancer":
-        return getattr(node, "policy").replace("_", " ")
-    if kind == "queue":
-        return f"capacity {getattr(node, 'capacity'):,}"
-    if kind == "rate_limiter":
-        return f"{getattr(node, 'rate_rps'):g} rps, burst {getattr(node, 'burst'):,}"
-    size = f"{node.replicas} x {node.workers} workers" if node.replicas > 1 else f"{node.workers} workers"
-    if kind == "cache":
-        size += f", hit {node.hit_ratio:.0%}"
-    return size
-
-
 def to_dot(scenario: Scenario, results: Results | None = None) -> str:
     """DOT source of the architecture; with `results`, coloured by utilization."""
     # the name is the user's text: escaped (backslashes, <...> read as HTML), never the graph's ID
@@ -77,8 +62,9 @@ def to_dot(scenario: Scenario, results: Results | None = None) -> str:
     g.node(CLIENTS, "clients", shape="plaintext", style="")
     bottleneck = results.bottleneck.node if results else None
     for name, node in scenario.nodes.items():
-        label = f"{name}\n{node.kind.replace('_', ' ')}\n{_size(node)}"
-        attrs = {"shape": _SHAPES[node.kind]}
+        kind = kind_of(node)
+        label = f"{name}\n{kind.label}\n{kind.summary(node)}"
+        attrs = {"shape": kind.shape}
         if results is not None and name in results.nodes:
             n = results.nodes[name]
             if n.capacity:
@@ -103,7 +89,7 @@ def to_dot(scenario: Scenario, results: Results | None = None) -> str:
             parts.append(e.when)
         if e.latency_ms:
             parts.append(f"{e.latency_ms:g} ms")
-        style = "dashed" if scenario.nodes[e.source].kind == "queue" else "solid"
+        style = kind_of(scenario.nodes[e.source]).edge_style()
         g.edge(e.source, e.target, label=", ".join(parts), style=style)
     return g.source
 

@@ -31,7 +31,8 @@ import yaml
 
 from . import yamlio
 from .errors import ScenarioError
-from .scenario import NODE_KINDS, Scenario, from_dict
+from .kinds import KINDS
+from .scenario import Scenario, from_dict
 
 __all__ = ["PALETTE", "PATTERNS", "empty_design", "add_node", "remove_node", "rename_node", "add_edge",
            "remove_edge", "set_field", "set_service_time_dist", "problems", "validate", "auto_layout", "place_new",
@@ -39,19 +40,8 @@ __all__ = ["PALETTE", "PATTERNS", "empty_design", "add_node", "remove_node", "re
 
 NAME_RULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
-# Sensible defaults for a component dropped on the canvas: (name stem, node).
-PALETTE: dict[str, tuple[str, dict[str, Any]]] = {
-    "service": ("service", {"kind": "service", "replicas": 1, "workers": 8, "queue_limit": 100,
-                            "service_time": {"dist": "exponential", "mean_ms": 20}}),
-    "database": ("db", {"kind": "database", "workers": 20, "queue_limit": 200,
-                        "service_time": {"dist": "exponential", "mean_ms": 8}}),
-    "cache": ("cache", {"kind": "cache", "hit_ratio": 0.8, "workers": 64,
-                        "service_time": {"dist": "constant", "mean_ms": 1}}),
-    "load_balancer": ("lb", {"kind": "load_balancer", "policy": "round_robin"}),
-    "queue": ("queue", {"kind": "queue", "capacity": 10000}),
-    "rate_limiter": ("limiter", {"kind": "rate_limiter", "rate_rps": 100, "burst": 10}),
-}
-assert set(PALETTE) == set(NODE_KINDS)
+# Sensible defaults for a component dropped on the canvas: (name stem, node), by kind.
+PALETTE: dict[str, tuple[str, dict[str, Any]]] = {name: (k.stem, k.palette) for name, k in KINDS.items()}
 
 # Load patterns the run controls offer; see with_load.
 PATTERNS = {

@@ -25,23 +25,20 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Generator
 
-from simpy import Environment, Event, Timeout
+from simpy import Environment, Event
 from simpy.core import StopSimulation
 from simpy.events import URGENT
 
 from .analysis import visits
-from .components import (Cache, Component, Failure, LoadBalancer, MessageQueue, OutEdge, Policy, RateLimiter,
-                         Request, Station)
-from .components.autoscaler import autoscale
-from .components.faults import schedule_faults
-from .components.load_balancer import make_picker
+from .arrivals import closed_loop_user, open_arrivals
+from .components import Component, OutEdge, Policy
 from .errors import RunCancelled, ScenarioError, SimulationError
-from .randomness import Streams, service_sampler
+from .kinds import Build, kind_of
+from .randomness import Streams
+from .recorder import RunRecorder
 from .results import EngineInfo, Results
-from .scenario import Scenario, Workload, queue_consumers, with_overrides
-from .stats import MAX_POINTS, LogHistogram, merge_pairs, window_quantile
+from .scenario import Scenario, with_overrides
 from .summary import summarise
-from .workload import closed_loop_user, open_arrivals
 
 __all__ = ["simulate", "Limits", "check_limits", "compile_components", "CHECK_EVERY"]
 
@@ -92,200 +89,25 @@ class _Guard:
 
 
 def compile_components(scenario: Scenario, env: Environment, streams: Streams) -> dict[str, Component]:
-    """Plain runtime components for every node, with their outgoing calls wired."""
-    comps: dict[str, Component] = {}
-    for name, node in scenario.nodes.items():
-        route = streams.sampler(f"node:{name}:route", "random")
-        if node.kind == "load_balancer":
-            comps[name] = LoadBalancer(env, name, node.policy, route)
-        elif node.kind == "rate_limiter":
-            comps[name] = RateLimiter(env, name, node.rate_rps, node.burst, route)
-        elif node.kind == "queue":
-            comps[name] = MessageQueue(env, name, node.capacity, route)
-        else:
-            kw = dict(replicas=node.replicas, workers=node.workers, queue_limit=node.queue_limit,
-                      service=service_sampler(streams, f"node:{name}:service", node.service_time),
-                      route=route, parallel=node.parallel, error_rate=node.error_rate,
-                      errors=streams.sampler(f"node:{name}:errors", "random"))
-            if node.kind == "cache":
-                station = Cache(env, name, node.hit_ratio, streams.sampler(f"node:{name}:hit", "random"), **kw)
-            else:
-                station = Station(env, name, node.kind, **kw)
-            comps[name] = station
-            if node.failures:
-                schedule_faults(env, station, node.failures)
-            if getattr(node, "autoscale", None) is not None:
-                env.process(autoscale(env, station, node.autoscale))
+    """Plain runtime components for every node (each built by its kind), with their outgoing calls wired."""
+    build = Build(env, streams, scenario)
+    comps = {name: kind_of(node).compile(build, name, node) for name, node in scenario.nodes.items()}
     for name, comp in comps.items():
         edges = []
         for i, e in enumerate(scenario.edges):
             if e.source != name:
                 continue
             target = comps[e.target]
-            if isinstance(comp, LoadBalancer):
-                pick = make_picker(comp.policy, target, streams.sampler(f"node:{name}:pick:{e.target}", "random"))
-            else:
-                pick = target.next_replica
+            purpose = f"node:{name}:pick:{e.target}"
+            pick = comp.picker_for(target, lambda purpose=purpose: streams.sampler(purpose, "random"))
             out = OutEdge(target, pick, e.probability, e.latency_ms / 1000.0, e.when, i)
             if e.resilient:
                 out.policy = Policy(env, out, e, streams.sampler(f"edge:{i}:{e.source}->{e.target}:jitter", "random"))
             edges.append(out)
-        if isinstance(comp, Cache):
-            comp.set_edges(edges)
-        else:
-            comp.edges = edges
-    for name, count in queue_consumers(scenario).items():
-        comps[name].start(count)
+        comp.set_edges(edges)
+    for name, node in scenario.nodes.items():
+        kind_of(node).start(build, name, node, comps[name])
     return comps
-
-
-class _Run:
-    """End-to-end bookkeeping for one run: requests, latency, causes, traces."""
-
-    def __init__(self, env: Environment, scenario: Scenario, entry: Component, max_traces: int) -> None:
-        w = scenario.workload
-        self.env = env
-        self.entry = entry
-        self.entry_pick = entry.next_replica
-        self.warmup = w.warmup_s
-        self.slo_s = w.slo_ms / 1000.0 if w.slo_ms else None
-        self.ids = 0
-        self.max_requests: float = math.inf  # Limits.max_requests, enforced as requests are made
-        self.arrived = self.completed = self.rejected = self.failed = self.finished = self.good = 0
-        self.latency = LogHistogram()
-        self.causes: dict[Failure, int] = {}
-        self.traces: list[tuple[Request, Failure | None, float]] = []
-        measured_s = w.duration_s - w.warmup_s
-        expected = (w.rate_rps or 0) * measured_s or (w.users or 1) * measured_s / max(w.think_time_ms / 1000, 0.05)
-        self.trace_every = max(1, int(expected // max(1, max_traces))) if max_traces else 0
-        self.max_traces = max_traces
-        self.window: dict[int, int] = {}
-        self.window_arrivals = 0
-        self.series: list[tuple] = []  # t_end, width, completed, p99, arrivals, p50, p90
-        self.edge_series: dict[int, list[tuple[float, float, int, str]]] = {}  # t_end, width, attempts, state
-        self.width = 1.0      # seconds per time-series point; doubles when a series gets long
-        self.last_tick = 0.0
-        self.policies: list[tuple[OutEdge, Policy]] = []
-        self.last_attempts: dict[int, int] = {}
-        self._mark_completed = 0
-
-    def new_request(self, now: float) -> Request:
-        self.ids += 1
-        if self.ids > self.max_requests:
-            raise SimulationError(f"the run reached this server's limit of {self.max_requests:,} requests at "
-                                  f"{now:.1f} simulated s (lower the rate, the users or the duration)")
-        measured = now >= self.warmup
-        spans = None
-        if measured:
-            self.arrived += 1
-            self.window_arrivals += 1
-            if self.trace_every and self.arrived % self.trace_every == 1 % self.trace_every \
-                    and len(self.traces) < self.max_traces:
-                spans = []
-        return Request(self.ids, now, measured, spans)
-
-    def start(self, now: float) -> None:
-        """An open arrival: one SimPy process per request."""
-        self.env.process(self.visit(self.new_request(now)))
-
-    def visit(self, request: Request) -> Generator:
-        failure = yield from self.entry.serve(request, self.entry_pick())
-        self.finish(request, failure)
-
-    def visit_now(self, now: float) -> Generator:
-        """A closed-loop user's request, run inside the user's own process."""
-        return self.visit(self.new_request(now))
-
-    def finish(self, request: Request, failure: Failure | None) -> None:
-        if not request.measured:
-            return
-        self.finished += 1
-        latency = self.env._now - request.t0
-        if failure is None:
-            self.completed += 1
-            i = self.latency.add(latency)
-            self.window[i] = self.window.get(i, 0) + 1
-            if self.slo_s is None or latency <= self.slo_s:
-                self.good += 1
-        else:
-            self.causes[failure] = self.causes.get(failure, 0) + 1
-            if failure.status == "rejected":
-                self.rejected += 1
-            else:
-                self.failed += 1
-        if request.spans is not None:
-            self.traces.append((request, failure, latency))
-
-    def close_window(self, t_s: float, width_s: float) -> None:
-        w, h = self.window, self.latency
-        self.series.append((t_s, width_s, self.completed - self._mark_completed, window_quantile(w, 0.99, h),
-                            self.window_arrivals, window_quantile(w, 0.50, h), window_quantile(w, 0.90, h)))
-        self._mark_completed = self.completed
-        self.window = {}
-        self.window_arrivals = 0
-
-
-def _policies(comps: dict[str, Component]) -> list[tuple[OutEdge, Policy]]:
-    """Every resilient edge with its policy, in scenario order."""
-    found = [(e, e.policy) for c in comps.values() for e in c.edges if e.policy is not None]
-    return sorted(found, key=lambda pair: pair[0].index)
-
-
-def _ticker(env: Environment, run: _Run, comps: dict[str, Component], warmup: float, end: float,
-            marks: dict[str, tuple[float, float, float, float]]) -> Generator:
-    """At warm-up, mark the time integrals; then close a 1-second window every second."""
-    if warmup:
-        yield Timeout(env, warmup)
-    for name, c in comps.items():
-        c.stats.mark(warmup)
-        marks[name] = c.stats.areas_at(warmup)
-    run.window, run.window_arrivals, run._mark_completed = {}, 0, run.completed
-    run.policies = _policies(comps)
-    run.last_attempts = {e.index: p.counters.attempts for e, p in run.policies}
-    run.last_tick = t = warmup
-    while t + run.width <= end + 1e-9:
-        yield Timeout(env, run.width)
-        t += run.width
-        _close_windows(env._now, run, comps)
-
-
-_STATE_RANK = {"closed": 0, "half_open": 1, "open": 2}
-
-
-def _merge_run_points(a: tuple, b: tuple) -> tuple:
-    """Two system points as one: counts add, p99 by the maximum, p50 and p90 weighted by completions."""
-    n = a[2] + b[2]
-    mix = (lambda x, y: (x * a[2] + y * b[2]) / n) if n else (lambda x, y: max(x, y))
-    return (b[0], a[1] + b[1], n, max(a[3], b[3]), a[4] + b[4], mix(a[5], b[5]), mix(a[6], b[6]))
-
-
-def _close_windows(now: float, run: _Run, comps: dict[str, Component]) -> None:
-    """One point for every node, the system and every resilient edge; when the series
-    reach MAX_POINTS, merge them pairwise and widen later windows to match."""
-    width = now - run.last_tick
-    run.last_tick = now
-    for c in comps.values():
-        c.stats.close_window(now, width)
-    run.close_window(now, width)
-    for e, p in run.policies:
-        attempts = p.counters.attempts
-        state = p.breaker.state if p.breaker is not None else "closed"
-        run.edge_series.setdefault(e.index, []).append((now, width, attempts - run.last_attempts[e.index], state))
-        run.last_attempts[e.index] = attempts
-    if len(run.series) >= MAX_POINTS:
-        for c in comps.values():
-            c.stats.halve_series()
-        run.series = merge_pairs(run.series, _merge_run_points)
-        for i, points in run.edge_series.items():
-            run.edge_series[i] = merge_pairs(points, lambda a, b: (
-                b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3], key=_STATE_RANK.__getitem__)))
-        run.width *= 2
-
-
-def _close_last_window(env: Environment, run: _Run, comps: dict[str, Component]) -> None:
-    """SimPy stops before events at the end time: close a window that ends exactly there."""
-    if env.now - run.last_tick >= 1.0 - 1e-9:
-        _close_windows(env.now, run, comps)
 
 
 def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | None = None,
@@ -318,8 +140,7 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
     env = Environment()
     streams = Streams(seed)
     comps = compile_components(scenario, env, streams)
-    entry = comps[w.entry]
-    run = _Run(env, scenario, entry, max_traces)
+    run = RunRecorder(env, scenario, comps[w.entry], max_traces)
     if limits is not None and limits.max_requests is not None:
         run.max_requests = limits.max_requests
     if w.users is not None:
@@ -331,21 +152,13 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
             env.process(closed_loop_user(env, w, think, run.visit_now))
     else:
         env.process(open_arrivals(env, w, streams, run.start))
-    marks: dict[str, tuple[float, float, float, float]] = {}
-    env.process(_ticker(env, run, comps, w.warmup_s, w.duration_s, marks))
+    env.process(run.ticker(comps, w.warmup_s, w.duration_s))
     events = _run_until(env, w.duration_s, guard)
-    _close_last_window(env, run, comps)
+    run.close_last_window(comps)
     if progress is not None:
         progress(1.0)
     wall = time.perf_counter() - wall0
-    return summarise(scenario, seed, run, comps, marks, EngineInfo(wall, events))
-
-
-def _expected_requests(w: Workload) -> float:
-    """Requests a run is expected to make: the peak rate over the run, or users over their cycle."""
-    if w.users is None:
-        return w.peak_rate() * w.duration_s
-    return w.users * w.duration_s / max(w.think_time_ms / 1000.0, 0.001)
+    return summarise(scenario, seed, run, comps, EngineInfo(wall, events))
 
 
 def check_limits(scenario: Scenario, limits: Limits | None) -> None:
@@ -356,11 +169,12 @@ def check_limits(scenario: Scenario, limits: Limits | None) -> None:
     if limits.max_nodes is not None and len(scenario.nodes) > limits.max_nodes:
         raise SimulationError(f"the design has {len(scenario.nodes)} nodes; this server allows {limits.max_nodes}")
     if limits.max_users is not None:
-        processes = (w.users or 0) + sum(queue_consumers(scenario).values())
+        processes = (w.users or 0) + sum(kind_of(node).processes(scenario, name, node)
+                                         for name, node in scenario.nodes.items())
         if processes > limits.max_users:
             raise SimulationError(f"the design has {processes:,} users and consumers; this server allows "
                                   f"{limits.max_users:,} (each is a simulated process)")
-    expected = _expected_requests(w)
+    expected = w.expected_requests()
     if limits.max_requests is not None and expected > limits.max_requests:
         raise SimulationError(f"the run would simulate about {expected:,.0f} requests; this server allows "
                               f"{limits.max_requests:,} (lower the rate or the duration)")

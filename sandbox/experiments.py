@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from .curves import KNEE_FACTOR, knee, pareto, worsens_upwards
 from .errors import SandboxError, ScenarioError, SimulationError
 from .executors import InProcessExecutor, executor_for
+from .kinds import KINDS
 from .intervals import (CONFIDENCE, Estimate, estimate, format_number, json_safe, low_to_high, paired_estimate,
                         plus_minus, share_estimate,
                         t_quantile)
@@ -71,7 +72,6 @@ __all__ = [
 
 Progress = Callable[[int, int], None]   # (runs done, runs in all)
 Task = tuple[dict[str, Any], int, dict[str, Any]]   # (scenario as plain data, seed, overrides)
-_STATIONS = ("service", "database", "cache")
 
 
 # ── the figures of one run ───────────────────────────────────────────────────
@@ -123,7 +123,7 @@ def summarise(results: Any) -> RunSummary:
         "latency_ms.mean": lat.mean, "latency_ms.p50": lat.p50, "latency_ms.p95": lat.p95,
         "latency_ms.p99": lat.p99, "throughput_rps": results.throughput_rps, "goodput": results.goodput,
         "failure_rate": (req.rejected + req.failed) / req.arrived if req.arrived else 0.0,
-        "workers": float(sum(n.capacity for n in results.nodes.values() if n.kind in _STATIONS)),
+        "workers": float(sum(n.capacity for n in results.nodes.values() if KINDS[n.kind].has_workers)),
     }
     cost = getattr(results, "cost_per_hour", None)
     if cost is not None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import networkx as nx
 
+from .kinds import KINDS, kind_of
 from .scenario import Scenario, from_dict
 
 __all__ = ["to_graph", "from_graph", "call_factor", "expected_attempts", "reachable", "certain_dependencies"]
@@ -39,12 +40,12 @@ def expected_attempts(scenario: Scenario, edge_index: int) -> float:
 
 def call_factor(scenario: Scenario, edge_index: int) -> float:
     """Expected attempts made over edge `edge_index` per visit of its source node:
-    probability x (hit or miss ratio for a cache) x attempts per call (retries)."""
+    probability x the share of visits that take it (a cache's hits or misses) x attempts per call."""
     e = scenario.edges[edge_index]
     src = scenario.nodes[e.source]
     factor = e.probability
-    if e.when != "always" and src.kind == "cache":
-        factor *= src.hit_ratio if e.when == "hit" else 1.0 - src.hit_ratio
+    if e.when != "always":
+        factor *= kind_of(src).branch_share(src, e.when)
     return factor * expected_attempts(scenario, edge_index)
 
 
@@ -87,7 +88,7 @@ def certain_dependencies(G: nx.DiGraph) -> list[str]:
     seen, todo = {entry}, [entry]
     while todo:
         n = todo.pop()
-        if G.nodes[n]["kind"] == "queue":
+        if KINDS[G.nodes[n]["kind"]].asynchronous:
             continue
         for m in G.successors(n):
             certain = any(c["probability"] >= 1 and c["when"] == "always" for c in G.edges[n, m]["calls"])

@@ -15,13 +15,12 @@ True
 
 from __future__ import annotations
 
-import math
 import zlib
 from typing import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["Streams", "Draw", "service_sampler"]
+__all__ = ["Streams", "Draw"]
 
 Draw = Callable[[], float]
 _BLOCK = 4096
@@ -54,19 +53,3 @@ class Streams:
                 yield from method(*params, _BLOCK).tolist()
 
         return blocks().__next__
-
-
-def service_sampler(streams: Streams, purpose: str, spec: object) -> Draw:
-    """Draws in *seconds* for a service-time spec (see `scenario.ServiceTime`)."""
-    dist = getattr(spec, "dist")
-    if dist == "exponential":
-        return streams.sampler(purpose, "exponential", spec.mean_ms / 1000.0)
-    if dist == "constant":
-        value = spec.mean_ms / 1000.0
-        return lambda: value
-    if dist == "uniform":
-        return streams.sampler(purpose, "uniform", spec.min_ms / 1000.0, spec.max_ms / 1000.0)
-    if dist == "lognormal":
-        mu_ms, sigma = spec.shape()
-        return streams.sampler(purpose, "lognormal", mu_ms - math.log(1000.0), sigma)
-    raise ValueError(f"unknown service time distribution {dist!r}")

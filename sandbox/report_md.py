@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .experiments import (FIGURES, ComparisonResult, ReplicationResult, SweepAxis, SweepResult, compare,
                           executor_for, format_estimate, label, replicate, show_value, sweep)
+from .kinds import Node, kind_of
 from .scenario import Scenario
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -174,19 +175,17 @@ def _design_section(folder: Path, stem: str, s: Scenario, run: "Results", headin
     return "\n".join(lines)
 
 
-def _node_row(name: str, node: Any) -> list[str]:
+def _node_row(name: str, node: Node) -> list[str]:
+    """Name, kind, size (its kind's summary), service time, and every other setting it changes."""
+    kind = kind_of(node)
     d = node.model_dump(exclude_defaults=True, mode="json")
-    kind = d.pop("kind", node.kind)
-    st = d.pop("service_time", None) or getattr(node, "service_time", None)
-    if hasattr(st, "model_dump"):
-        st = st.model_dump(exclude_none=True, mode="json")
-    size = ""
-    if hasattr(node, "workers"):
-        size = f"{node.replicas} x {node.workers}" if node.replicas > 1 else f"{node.workers}"
-        size += " workers"
-        d.pop("replicas", None), d.pop("workers", None)
-    other = ", ".join(f"{k}: {_short(v)}" for k, v in d.items())
-    return [name, kind.replace("_", " "), size, _service_text(st) if st else "", other]
+    d.pop("kind", None)
+    d.pop("service_time", None)
+    spec = kind.service_time(node)
+    st = spec.model_dump(exclude_none=True, mode="json") if spec is not None else None
+    shown_in_summary = {"replicas", "workers"} if kind.has_workers else set()
+    other = ", ".join(f"{k}: {_short(v)}" for k, v in d.items() if k not in shown_in_summary)
+    return [name, kind.label, kind.summary(node), _service_text(st) if st else "", other]
 
 
 def _short(v: Any) -> str:

@@ -23,29 +23,24 @@ sandbox.errors.ScenarioError: <text>: workload.entry: 'nowhere' is not a node (n
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Literal, Union
+from typing import Any, Iterable
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .architecture import (DEFAULT_COST_PER_HOUR, MAX_PROCESSES, MAX_RATE_RPS, LB_POLICIES, NODE_KINDS, RETRY_CAUSES, Autoscale, Backoff, CacheNode,
-                           CircuitBreaker, Constant, Edge, Exponential, Fault, LoadBalancerNode, Lognormal, Node,
-                           QueueNode, RateLimiterNode, ServiceNode, ServiceTime, Uniform, _Model)
-from .challenge_spec import METRIC_ROOTS, Challenge, Constraints, Objective, Prediction, Solution, parse_metric
+from .calls import Edge
+from .challenge_spec import Challenge
 from .errors import ScenarioError
+from .kinds import KINDS, Node
 from .messages import explain, shown
+from .model import Model
+from .workload import Workload
 from .yamlio import parse as parse_yaml, read_text
 
-__all__ = [
-    "Scenario", "Workload", "Edge", "ServiceNode", "CacheNode", "LoadBalancerNode", "QueueNode",
-    "RateLimiterNode", "Backoff", "CircuitBreaker", "Fault", "Autoscale", "DEFAULT_COST_PER_HOUR",
-    "Challenge", "Objective", "Constraints", "Prediction", "Solution", "parse_metric",
-    "Node", "ServiceTime", "load", "loads", "from_dict", "with_overrides", "json_schema",
-    "LB_POLICIES", "NODE_KINDS", "RETRY_CAUSES", "METRIC_ROOTS",
-]
+__all__ = ["Scenario", "load", "loads", "from_dict", "with_overrides", "json_schema",
+           "MAX_NAME_CHARS", "MAX_NODES", "MAX_EDGES", "MAX_CALLS_BETWEEN"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 MAX_NAME_CHARS = 64
@@ -54,107 +49,9 @@ MAX_EDGES = 5_000
 MAX_CALLS_BETWEEN = 20   # calls from one node to another: a design may call twice (a read, a write), not 20,000 times
 
 
-# ── workload ─────────────────────────────────────────────────────────────────
-
-class Spike(_Model):
-    """Rate multiplied by `multiplier` from at_s for for_s seconds."""
-    shape: Literal["spike"]
-    at_s: float = Field(ge=0)
-    for_s: float = Field(gt=0)
-    multiplier: float = Field(gt=0, le=10_000)
-
-
-class Step(_Model):
-    """Rate changes to to_rps at at_s and stays there."""
-    shape: Literal["step"]
-    at_s: float = Field(ge=0)
-    to_rps: float = Field(gt=0, le=MAX_RATE_RPS)
-
-
-class Ramp(_Model):
-    """Rate rises (or falls) linearly from rate_rps to to_rps between start_s and end_s."""
-    shape: Literal["ramp"]
-    to_rps: float = Field(gt=0, le=MAX_RATE_RPS)
-    start_s: float = Field(default=0, ge=0)
-    end_s: float | None = Field(default=None, gt=0)
-
-
-class Diurnal(_Model):
-    """Rate follows a sine: rate_rps x (1 + amplitude x sin(2 pi (t - peak_s) / period_s + pi/2))."""
-    shape: Literal["diurnal"]
-    period_s: float = Field(gt=0)
-    amplitude: float = Field(default=0.5, ge=0, le=1)
-    peak_s: float = Field(default=0, ge=0, description="time of the first peak")
-
-
-Profile = Annotated[Union[Spike, Step, Ramp, Diurnal], Field(discriminator="shape")]
-
-
-class Workload(_Model):
-    """Where requests enter and how they arrive: open (rate_rps) or closed-loop (users)."""
-    entry: str
-    arrival: Literal["poisson", "constant"] = "poisson"
-    rate_rps: float | None = Field(default=None, gt=0, le=MAX_RATE_RPS)
-    users: int | None = Field(default=None, ge=1, le=MAX_PROCESSES,
-                              description="closed loop: users who each wait for an answer, then think")
-    think_time_ms: float = Field(default=1000.0, ge=0, description="closed loop: mean (exponential) pause between requests")
-    duration_s: float = Field(gt=0, le=10_000_000)
-    warmup_s: float = Field(default=0.0, ge=0, description="requests arriving before this are left out of the statistics")
-    slo_ms: float | None = Field(default=None, gt=0, description="goodput = share of arrivals completed within this")
-    profile: Profile | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "Workload":
-        if (self.rate_rps is None) == (self.users is None):
-            raise ValueError("give exactly one of rate_rps (open arrivals) or users (closed loop)")
-        if self.warmup_s >= self.duration_s:
-            raise ValueError(f"warmup_s ({self.warmup_s:g}) must be shorter than duration_s ({self.duration_s:g})")
-        if self.profile is not None and self.users is not None:
-            raise ValueError("a load profile needs rate_rps; it does not apply to closed-loop users")
-        return self
-
-    def rate_at(self, t_s: float) -> float:
-        """Arrival rate (requests per second) at simulated time t_s."""
-        base = self.rate_rps or 0.0
-        p = self.profile
-        if p is None:
-            return base
-        if p.shape == "spike":
-            return base * p.multiplier if p.at_s <= t_s < p.at_s + p.for_s else base
-        if p.shape == "step":
-            return p.to_rps if t_s >= p.at_s else base
-        if p.shape == "ramp":
-            end = p.end_s if p.end_s is not None else self.duration_s
-            if t_s <= p.start_s or end <= p.start_s:
-                return base if t_s <= p.start_s else p.to_rps
-            frac = min(1.0, (t_s - p.start_s) / (end - p.start_s))
-            return base + (p.to_rps - base) * frac
-        return base * (1 + p.amplitude * math.cos(2 * math.pi * (t_s - p.peak_s) / p.period_s))
-
-    def mean_rate(self, start_s: float, end_s: float) -> float:
-        """The mean arrival rate over [start_s, end_s] (midpoint rule, 4000 steps)."""
-        if self.profile is None or end_s <= start_s:
-            return self.rate_rps or 0.0
-        steps = 4000
-        dt = (end_s - start_s) / steps
-        return sum(self.rate_at(start_s + (k + 0.5) * dt) for k in range(steps)) / steps
-
-    def peak_rate(self) -> float:
-        """The highest arrival rate the profile reaches."""
-        base = self.rate_rps or 0.0
-        p = self.profile
-        if p is None:
-            return base
-        if p.shape == "spike":
-            return base * max(1.0, p.multiplier)
-        if p.shape in ("step", "ramp"):
-            return max(base, p.to_rps)
-        return base * (1 + p.amplitude)
-
-
 # ── the scenario ─────────────────────────────────────────────────────────────
 
-class Scenario(_Model):
+class Scenario(Model):
     """An architecture and its workload, validated as a whole."""
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=20_000)
@@ -225,7 +122,8 @@ class Scenario(_Model):
 
 
 def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
-    """Cross-field checks: names that must exist, `when` only from caches, no endless cycle."""
+    """Cross-field checks: names that must exist, `when` only where a kind branches, each kind's own
+    checks (see :mod:`sandbox.kinds`), no endless cycle."""
     names = list(s.nodes)
     known = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "") or "none"
     if s.workload.entry not in s.nodes:
@@ -235,10 +133,8 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
             if name not in s.nodes:
                 yield f"edges[{i}].{end}", f"{shown(name)} is not a node (nodes: {known})"
         src = s.nodes.get(e.source)
-        if src is not None and e.when != "always" and src.kind != "cache":
+        if src is not None and e.when != "always" and not KINDS[src.kind].branches:
             yield f"edges[{i}].when", f"'when: {e.when}' needs a cache at the calling end; {e.source} is a {src.kind}"
-        if e.target == s.workload.entry and s.nodes.get(e.target) is not None and e.certain and e.source == e.target:
-            pass  # reported below as a cycle
     pairs: dict[tuple[str, str], int] = {}
     for e in s.edges:
         pairs[(e.source, e.target)] = pairs.get((e.source, e.target), 0) + 1
@@ -246,16 +142,8 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
         if count > MAX_CALLS_BETWEEN:
             yield "edges", (f"{count:,} calls from {a} to {b} ({a} -> {b}); at most {MAX_CALLS_BETWEEN} calls "
                             "may join the same two nodes")
-    for name, count in queue_consumers(s).items():
-        if count > MAX_PROCESSES and s.nodes[name].consumers is None:
-            yield f"nodes.{name}.consumers", (f"by default {name} starts one consumer per worker of the nodes it "
-                                              f"feeds, {count:,} consumers; set consumers (at most "
-                                              f"{MAX_PROCESSES:,})")
     for name, node in s.nodes.items():
-        if node.kind == "load_balancer" and not any(e.source == name for e in s.edges):
-            yield f"nodes.{name}", "a load balancer needs at least one outgoing edge to balance over"
-        if node.kind == "rate_limiter" and not any(e.source == name for e in s.edges):
-            yield f"nodes.{name}", "a rate limiter needs an outgoing edge to the node it protects"
+        yield from KINDS[node.kind].problems(s, name, node)
 
     if s.challenge is not None:
         data = s.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -272,23 +160,6 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
         path = " -> ".join(cycle + [cycle[0]])
         yield "edges", (f"the cycle {path} never ends: every call on it is certain "
                         "(give one edge a probability below 1)")
-
-
-def queue_consumers(s: Scenario) -> dict[str, int]:
-    """Consumers per queue: as set, or one per worker of the nodes it feeds (at least one)."""
-    out: dict[str, int] = {}
-    for name, node in s.nodes.items():
-        if node.kind != "queue":
-            continue
-        if node.consumers is not None:
-            out[name] = node.consumers
-            continue
-        total = 0
-        for e in s.out_edges(name):
-            t = s.nodes[e.target]
-            total += t.workers * t.replicas if hasattr(t, "workers") else 1
-        out[name] = max(total, 1)
-    return out
 
 
 def _certain_cycle(s: Scenario) -> list[str]:
@@ -345,7 +216,7 @@ def from_dict(data: Any, source: str = "<dict>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(source, explain(exc, data)) from None
+        raise ScenarioError(source, explain(exc, data, Scenario)) from None
     except ScenarioError as exc:
         raise ScenarioError(source, exc.problems) from None
     except RecursionError:
@@ -382,3 +253,9 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the scenario format."""
     return Scenario.model_json_schema(by_alias=True)
+
+
+# Until the app reads the kinds table (sandbox.kinds) itself: the names it imported from here.
+from .kinds import KINDS as _KINDS, LB_POLICIES  # noqa: E402
+
+DEFAULT_COST_PER_HOUR = {name: k.price for name, k in _KINDS.items()}

@@ -8,17 +8,15 @@ the comparison with theory.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .analysis import analyse
-from .components import Component
-from .results import (Cause, EdgeResult, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace,
-                      compare_with_theory, find_bottleneck)
-from .scenario import DEFAULT_COST_PER_HOUR, Scenario, Workload
+from .components import Component, Span as SpanRecord
+from .diagnosis import compare_with_theory, find_bottleneck
+from .kinds import kind_of
+from .recorder import RunRecorder
+from .results import Cause, EdgeResult, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace
+from .scenario import Scenario
 from .stats import LogHistogram
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import _Run
+from .workload import Workload
 
 __all__ = ["summarise"]
 
@@ -66,13 +64,13 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
     replicas_mean = replica_area / measured_s
     held = st.response.total - st.wait.total  # time workers were held, measured calls
     # a queue's consumers do nothing but call downstream; a station also serves itself
-    downstream = held if c.kind == "queue" else held - st.service.total
+    downstream = held - st.own_work.total if c.serves_itself else held
     in_node = (busy + queue) / measured_s if cap else st.response.total / measured_s
     pts = st.series
-    series = {"t_s": [p[0] for p in pts], "throughput_rps": [p[2] / p[1] for p in pts],
-              "p99_ms": [_ms(p[3]) for p in pts], "queue_mean": [p[4] / p[1] for p in pts],
-              "utilization": [p[5] / p[6] if p[6] > 0 else 0.0 for p in pts],
-              "replicas": [p[7] / p[1] for p in pts]}
+    series = {"t_s": [p.t_s for p in pts], "throughput_rps": [p.completed / p.width_s for p in pts],
+              "p99_ms": [_ms(p.p99_s) for p in pts], "queue_mean": [p.queue_area / p.width_s for p in pts],
+              "utilization": [p.busy_area / p.capacity_area if p.capacity_area > 0 else 0.0 for p in pts],
+              "replicas": [p.replica_area / p.width_s for p in pts]}
     peak, peak_at = _peak(series["t_s"], series["utilization"], 5)
     return NodeResult(
         name=name, kind=c.kind, replicas=c.replica_count(), capacity=cap,
@@ -80,7 +78,7 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
         arrived=st.arrived, completed=st.completed, rejected=st.rejected, failed=st.failed,
         utilization=util, throughput_rps=st.completed / measured_s,
         wait_ms=_summary(st.wait, "mean", "p95", "p99"),
-        service_ms=_summary(st.service, "mean", "p99"),
+        service_ms=_summary(st.own_work, "mean", "p99"),
         response_ms=_summary(st.response, "mean", "p95", "p99"),
         queue_length={"mean": queue / measured_s, "max": float(st.max_queue)},
         in_node_mean=in_node,
@@ -89,7 +87,7 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
         series=series)
 
 
-def _edge_results(scenario: Scenario, comps: dict[str, Component], run: _Run, start: float,
+def _edge_results(scenario: Scenario, comps: dict[str, Component], run: RunRecorder, start: float,
                   end: float) -> list[EdgeResult]:
     """Calls and attempts per edge; resilience figures where the edge has a policy."""
     by_index = {e.index: e for c in comps.values() for e in c.edges}
@@ -110,23 +108,24 @@ def _edge_results(scenario: Scenario, comps: dict[str, Component], run: _Run, st
             k.successes, k.retries, dict(sorted(k.by_cause.items())), k.wasted_calls, _ms(k.wasted_s),
             k.hedges, k.hedge_wins, k.short_circuited, b.times_opened if b else 0,
             b.open_seconds(start, end) if b else 0.0, transitions,
-            {"t_s": [q[0] for q in points], "attempts_per_s": [q[2] / q[1] for q in points],
-             "breaker": [q[3] for q in points]}))
+            {"t_s": [q.t_s for q in points], "attempts_per_s": [q.attempts / q.width_s for q in points],
+             "breaker": [q.state for q in points]}))
     return out
 
 
-def _in_call_order(spans: list[tuple]) -> list[tuple]:
+def _in_call_order(spans: list[SpanRecord]) -> list[SpanRecord]:
     """Spans by arrival; a caller (recorded after its callees) before the calls it made."""
-    order = sorted(range(len(spans)), key=lambda k: (spans[k][2], -spans[k][4], -k))
+    order = sorted(range(len(spans)), key=lambda k: (spans[k].arrive_s, -spans[k].end_s, -k))
     return [spans[k] for k in order]
 
 
-def summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Component],
-               marks: dict[str, tuple[float, float]], engine: EngineInfo) -> Results:
+def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, Component],
+              engine: EngineInfo) -> Results:
+    """The :class:`Results` of a finished run, from its components and its record."""
     w = scenario.workload
     measured_s = w.duration_s - w.warmup_s
     end = w.duration_s
-    nodes = {n: _node_result(n, c, measured_s, marks.get(n, (0.0, 0.0, 0.0, 0.0)), end, _price(scenario, n))
+    nodes = {n: _node_result(n, c, measured_s, run.marks.get(n, (0.0, 0.0, 0.0, 0.0)), end, _price(scenario, n))
              for n, c in comps.items()}
     edges = _edge_results(scenario, comps, run, w.warmup_s, end)
     cost_per_hour = sum(n.cost_per_hour for n in nodes.values())
@@ -145,12 +144,14 @@ def summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Compone
         wasted[e.target] = wasted.get(e.target, 0) + e.wasted_calls
     bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers, wasted)
     traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency),
-                    [Span(s[0], s[1], _ms(s[2] - r.t0), _ms(s[3] - r.t0), _ms(s[4] - r.t0), s[5])
-                     for s in _in_call_order(r.spans)])
+                    [Span(s.node, s.replica, _ms(s.arrive_s - r.t0), _ms(s.start_s - r.t0), _ms(s.end_s - r.t0),
+                          s.outcome)
+                     for s in _in_call_order(r.spans or [])])
               for r, f, latency in run.traces]
-    series = {"t_s": [p[0] for p in run.series], "throughput_rps": [p[2] / p[1] for p in run.series],
-              "p50_ms": [_ms(p[5]) for p in run.series], "p90_ms": [_ms(p[6]) for p in run.series],
-              "p99_ms": [_ms(p[3]) for p in run.series], "arrivals": [p[4] / p[1] for p in run.series]}
+    pts = run.series
+    series = {"t_s": [p.t_s for p in pts], "throughput_rps": [p.completed / p.width_s for p in pts],
+              "p50_ms": [_ms(p.p50_s) for p in pts], "p90_ms": [_ms(p.p90_s) for p in pts],
+              "p99_ms": [_ms(p.p99_s) for p in pts], "arrivals": [p.arrivals / p.width_s for p in pts]}
     return Results(
         scenario=scenario.name, seed=seed, duration_s=w.duration_s, measured_s=measured_s,
         requests=requests, throughput_rps=run.completed / measured_s,
@@ -166,8 +167,7 @@ def summarise(scenario: Scenario, seed: int, run: _Run, comps: dict[str, Compone
 def _price(scenario: Scenario, node: str) -> float:
     """Dollars per replica-hour: the node's own cost_per_hour or its kind's default."""
     n = scenario.nodes[node]
-    own = getattr(n, "cost_per_hour", None)
-    return own if own is not None else DEFAULT_COST_PER_HOUR[n.kind]
+    return n.cost_per_hour if n.cost_per_hour is not None else kind_of(n).price
 
 
 def _theory_context(w: Workload) -> str:

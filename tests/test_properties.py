@@ -24,6 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sandbox
+from sandbox.calls import RETRY_CAUSES
+from sandbox.kinds import LB_POLICIES
 
 from .test_laws import conservation_problems
 
@@ -73,7 +75,7 @@ def faults(draw: st.DrawFn, duration_s: float) -> dict[str, Any]:
 @st.composite
 def node_settings(draw: st.DrawFn, kind: str, duration_s: float) -> dict[str, Any]:
     if kind == "load_balancer":
-        return {"kind": kind, "policy": draw(st.sampled_from(sandbox.scenario.LB_POLICIES))}
+        return {"kind": kind, "policy": draw(st.sampled_from(LB_POLICIES))}
     if kind == "rate_limiter":
         return {"kind": kind, "rate_rps": draw(st.floats(1, 200)), "burst": draw(st.integers(1, 20))}
     if kind == "queue":
@@ -108,7 +110,7 @@ def resilience(draw: st.DrawFn) -> dict[str, Any]:
         r["retries"] = draw(st.integers(1, 3))
         if draw(st.booleans()):
             r["backoff"] = {"base_ms": draw(st.floats(0, 50)), "jitter": draw(st.sampled_from(["none", "full"]))}
-        r["retry_on"] = draw(st.lists(st.sampled_from(sandbox.scenario.RETRY_CAUSES), min_size=1, unique=True))
+        r["retry_on"] = draw(st.lists(st.sampled_from(RETRY_CAUSES), min_size=1, unique=True))
     if draw(st.integers(0, 2)) == 0:
         r["circuit_breaker"] = {"window": draw(st.integers(1, 20)), "min_calls": draw(st.integers(1, 10)),
                                 "consecutive_failures": draw(st.one_of(st.none(), st.integers(1, 5))),

@@ -10,16 +10,19 @@ scale-in removes one replica per check, and only when no replica is starting.
 from __future__ import annotations
 
 import math
-from typing import Any, Generator
+from typing import TYPE_CHECKING, Generator
 
 from simpy import Environment, Timeout
 
 from .station import Station
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..kinds.service import Autoscale
+
 __all__ = ["autoscale"]
 
 
-def autoscale(env: Environment, station: Station, spec: Any) -> Generator:
+def autoscale(env: Environment, station: Station, spec: "Autoscale") -> Generator:
     """The autoscaler's control loop for one service (a SimPy process)."""
     stats = station.stats
     pending = 0

@@ -10,7 +10,7 @@ and a synchronous call keeps the caller's worker held until the callee answers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple, Optional
 
 from simpy import AllOf, Environment, Timeout
 
@@ -19,7 +19,7 @@ from ..stats import LogHistogram, merge_pairs, window_quantile
 if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Draw
 
-__all__ = ["Request", "Failure", "NodeStats", "Component", "OutEdge", "Serve", "plain_call"]
+__all__ = ["Request", "Failure", "NodeStats", "NodePoint", "Span", "Component", "OutEdge", "Serve", "plain_call"]
 
 Serve = Generator[Any, Any, "Optional[Failure]"]
 
@@ -29,7 +29,7 @@ class Request:
 
     __slots__ = ("id", "t0", "measured", "spans")
 
-    def __init__(self, rid: int, t0: float, measured: bool, spans: list | None) -> None:
+    def __init__(self, rid: int, t0: float, measured: bool, spans: "list[Span] | None") -> None:
         self.id = rid
         self.t0 = t0
         self.measured = measured  # arrived after warm-up: counted in the statistics
@@ -67,7 +67,7 @@ class NodeStats:
     integrals cost nothing on the hot path.
     """
 
-    __slots__ = ("arrived", "completed", "rejected", "failed", "wait", "service", "response",
+    __slots__ = ("arrived", "completed", "rejected", "failed", "wait", "own_work", "response",
                  "max_queue", "busy", "queued", "busy_area", "queue_area", "t_last",
                  "capacity", "replicas", "cap_area", "replica_area", "cap_t",
                  "window", "series", "_mark")
@@ -75,7 +75,7 @@ class NodeStats:
     def __init__(self, capacity: int = 0, replicas: int = 1) -> None:
         self.arrived = self.completed = self.rejected = self.failed = 0
         self.wait = LogHistogram()       # seconds before a worker (or consumer) took the call
-        self.service = LogHistogram()    # the node's own service time
+        self.own_work = LogHistogram()  # the node's own service time
         self.response = LogHistogram()   # time in the node, downstream calls included
         self.max_queue = 0
         self.busy = 0                    # workers held now, all replicas
@@ -88,7 +88,7 @@ class NodeStats:
         self.cap_area = self.replica_area = 0.0
         self.cap_t = 0.0
         self.window: dict[int, int] = {}  # response-time buckets of the current 1-s window
-        self.series: list[tuple] = []     # see close_window
+        self.series: list[NodePoint] = []
         self._mark = (0.0, 0.0, 0.0, 0, 0.0)
 
     def advance(self, now: float) -> None:
@@ -123,7 +123,7 @@ class NodeStats:
             self.wait.add(wait)
         else:
             self.wait.add_zero()
-        self.service.add(service)
+        self.own_work.add(service)
         i = self.response.add(response)
         window = self.window
         window[i] = window.get(i, 0) + 1
@@ -131,23 +131,47 @@ class NodeStats:
     def close_window(self, t_s: float, width_s: float) -> None:
         """Append one point of the time series (the window just ended), then start a new one.
 
-        A point is (t_end, width, completed, p99, queue_area, busy_area, capacity_area,
-        replica_area): sums, so neighbouring points merge exactly (p99 by its maximum).
+        A point is a :class:`NodePoint`: sums, so neighbouring points merge exactly (p99 by its maximum).
         """
         busy, queue, cap, reps = self.areas_at(t_s)
         b0, q0, c0, r0, done0 = self._mark
         self._mark = (busy, queue, cap, reps, self.completed)
         p99 = window_quantile(self.window, 0.99, self.response)
         self.window = {}
-        self.series.append((t_s, width_s, self.completed - done0, p99, queue - q0, busy - b0, cap - c0, reps - r0))
+        self.series.append(NodePoint(t_s, width_s, self.completed - done0, p99, queue - q0, busy - b0, cap - c0,
+                                     reps - r0))
 
     def halve_series(self) -> None:
         """Merge neighbouring points: half the resolution, half the memory."""
         self.series = merge_pairs(self.series, _merge_node_points)
 
 
-def _merge_node_points(a: tuple, b: tuple) -> tuple:
-    return (b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3]), a[4] + b[4], a[5] + b[5], a[6] + b[6], a[7] + b[7])
+class NodePoint(NamedTuple):
+    """One window of a node: sums (and areas under the curves), so neighbouring points merge exactly."""
+    t_s: float            # end of the window
+    width_s: float
+    completed: int
+    p99_s: float          # of the response times in the window (merged by the maximum)
+    queue_area: float     # integral of calls waiting
+    busy_area: float      # integral of workers held
+    capacity_area: float  # integral of workers available
+    replica_area: float   # integral of replicas serving
+
+
+def _merge_node_points(a: NodePoint, b: NodePoint) -> NodePoint:
+    return NodePoint(b.t_s, a.width_s + b.width_s, a.completed + b.completed, max(a.p99_s, b.p99_s),
+                     a.queue_area + b.queue_area, a.busy_area + b.busy_area, a.capacity_area + b.capacity_area,
+                     a.replica_area + b.replica_area)
+
+
+class Span(NamedTuple):
+    """One hop of a traced request, in simulated seconds: the node, its replica, arrival, start, end, outcome."""
+    node: str
+    replica: int
+    arrive_s: float
+    start_s: float
+    end_s: float
+    outcome: str
 
 
 class OutEdge:
@@ -169,17 +193,26 @@ class OutEdge:
 
 
 class Component:
-    """Base of all compiled nodes: a name, statistics and the calls it makes."""
+    """Base of all compiled nodes: a name, its kind's name, statistics and the calls it makes."""
 
-    kind = "component"
+    serves_itself = True   # its workers serve calls themselves (a queue's consumers only call downstream)
 
-    def __init__(self, env: Environment, name: str, route: "Draw") -> None:
+    def __init__(self, env: Environment, name: str, kind: str, route: "Draw") -> None:
         self.env = env
         self.name = name
+        self.kind = kind
         self.stats = NodeStats()
         self.edges: list[OutEdge] = []
         self.parallel = False
         self.route = route  # uniform draws for edge probabilities (its own stream)
+
+    def set_edges(self, edges: list[OutEdge]) -> None:
+        """The calls it makes, in the scenario's order."""
+        self.edges = edges
+
+    def picker_for(self, target: "Component", draw: Callable[[], "Draw"]) -> Callable[[], Any]:
+        """How this node picks the replica of `target` for each call (`draw` makes a random stream if needed)."""
+        return target.next_replica
 
     # replicas: components without replicas answer None
     def replica_count(self) -> int:

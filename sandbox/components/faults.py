@@ -8,29 +8,32 @@ probabilities combine as independent failures with the node's own ``error_rate``
 
 from __future__ import annotations
 
-from typing import Any, Generator
+from typing import TYPE_CHECKING, Generator
 
 from simpy import Environment, Timeout
 
 from .station import Station
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..kinds.station import Fault
+
 __all__ = ["schedule_faults"]
 
 
-def schedule_faults(env: Environment, station: Station, faults: list[Any]) -> None:
+def schedule_faults(env: Environment, station: Station, faults: "list[Fault]") -> None:
     """Start one process per fault that switches it on and off at its times."""
-    active: list[Any] = []
+    active: "list[Fault]" = []
 
     def apply() -> None:
         station.down = any(f.mode == "down" for f in active)
-        station.slow = max([f.multiplier for f in active if f.mode == "slow"], default=1.0)
+        station.slow = max([f.multiplier or 1.0 for f in active if f.mode == "slow"], default=1.0)
         ok = 1.0 - station.base_error
         for f in active:
             if f.mode == "errors":
-                ok *= 1.0 - f.rate
+                ok *= 1.0 - (f.rate or 0.0)
         station.error_p = 1.0 - ok
 
-    def fault(f: Any) -> Generator:
+    def fault(f: "Fault") -> Generator:
         yield Timeout(env, f.at_s)
         active.append(f)
         apply()

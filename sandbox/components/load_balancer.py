@@ -13,12 +13,12 @@ node's). The policy is a small class per name, registered in :data:`POLICIES`:
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from simpy import Environment
 
 from ..randomness import Draw
-from .base import Component, Request, Serve
+from .base import Component, Request, Serve, Span
 from .station import Replica, Station
 
 __all__ = ["LoadBalancer", "POLICIES", "make_picker"]
@@ -85,11 +85,12 @@ def make_picker(policy: str, target: Component, draw: Draw) -> Callable[[], obje
 class LoadBalancer(Component):
     """Passes calls through to its downstream nodes, choosing replicas by policy."""
 
-    kind = "load_balancer"
-
-    def __init__(self, env: Environment, name: str, policy: str, route: Draw) -> None:
-        super().__init__(env, name, route)
+    def __init__(self, env: Environment, name: str, kind: str, policy: str, route: Draw) -> None:
+        super().__init__(env, name, kind, route)
         self.policy = policy
+
+    def picker_for(self, target: Component, draw: Callable[[], Draw]) -> Callable[[], Any]:
+        return make_picker(self.policy, target, draw())
 
     def serve(self, request: Request, replica: object) -> Serve:
         env = self.env
@@ -106,6 +107,6 @@ class LoadBalancer(Component):
                 stats.failed += 1
             stats.record(0.0, 0.0, env._now - t_arrive)
         if request.spans is not None:
-            request.spans.append((self.name, 0, t_arrive, t_arrive, env._now,
+            request.spans.append(Span(self.name, 0, t_arrive, t_arrive, env._now,
                                   "ok" if failure is None else "failed"))
         return failure

@@ -15,7 +15,7 @@ from typing import Any
 from simpy import Environment, Event
 
 from ..randomness import Draw
-from .base import Component, Failure, Request, Serve
+from .base import Component, Failure, Request, Serve, Span
 
 __all__ = ["MessageQueue"]
 
@@ -23,10 +23,10 @@ __all__ = ["MessageQueue"]
 class MessageQueue(Component):
     """A bounded FIFO buffer with a pool of consumers."""
 
-    kind = "queue"
+    serves_itself = False  # its consumers only make the queue's calls
 
-    def __init__(self, env: Environment, name: str, capacity: int, route: Draw) -> None:
-        super().__init__(env, name, route)
+    def __init__(self, env: Environment, name: str, kind: str, capacity: int, route: Draw) -> None:
+        super().__init__(env, name, kind, route)
         self.capacity_messages = capacity
         self.consumers = 0
         self.buffer: deque[Request] = deque()
@@ -55,7 +55,7 @@ class MessageQueue(Component):
             if measured:
                 stats.rejected += 1
             if request.spans is not None:
-                request.spans.append((self.name, 0, now, now, now, "rejected"))
+                request.spans.append(Span(self.name, 0, now, now, now, "rejected"))
             return self.full
         message = Request(request.id, now, measured, request.spans)
         if self.idle:
@@ -98,5 +98,5 @@ class MessageQueue(Component):
                 # wait = the message's age when taken; service = the consumer's calls
                 stats.record(t_start - message.t0, t_end - t_start, t_end - message.t0)
             if message.spans is not None:
-                message.spans.append((self.name, 0, message.t0, t_start, t_end,
+                message.spans.append(Span(self.name, 0, message.t0, t_start, t_end,
                                       "ok" if failure is None else "failed"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from simpy import Environment
 
 from ..randomness import Draw
-from .base import Failure, Request, Serve
+from .base import Failure, Request, Serve, Span
 from .load_balancer import LoadBalancer
 
 __all__ = ["RateLimiter"]
@@ -20,10 +20,8 @@ __all__ = ["RateLimiter"]
 class RateLimiter(LoadBalancer):
     """A token bucket that passes calls through while tokens last."""
 
-    kind = "rate_limiter"
-
-    def __init__(self, env: Environment, name: str, rate_rps: float, burst: int, route: Draw) -> None:
-        super().__init__(env, name, "round_robin", route)
+    def __init__(self, env: Environment, name: str, kind: str, rate_rps: float, burst: int, route: Draw) -> None:
+        super().__init__(env, name, kind, "round_robin", route)
         self.rate = rate_rps
         self.burst = float(burst)
         self.tokens = float(burst)
@@ -39,7 +37,7 @@ class RateLimiter(LoadBalancer):
                 self.stats.arrived += 1
                 self.stats.rejected += 1
             if request.spans is not None:
-                request.spans.append((self.name, 0, now, now, now, "rejected"))
+                request.spans.append(Span(self.name, 0, now, now, now, "rejected"))
             return self.limited
         self.tokens -= 1.0
         return (yield from super().serve(request, replica))

@@ -28,8 +28,8 @@ from simpy import AnyOf, Environment, Timeout
 from .base import Failure, OutEdge, Request, Serve, plain_call
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..calls import CircuitBreaker, Edge
     from ..randomness import Draw
-    from ..scenario import Edge
 
 __all__ = ["Policy", "Breaker", "EdgeCounters", "CLOSED", "OPEN", "HALF_OPEN"]
 
@@ -54,7 +54,7 @@ class EdgeCounters:
 class Breaker:
     """A circuit breaker's state machine, with every state change logged."""
 
-    def __init__(self, env: Environment, spec: Any) -> None:
+    def __init__(self, env: Environment, spec: "CircuitBreaker") -> None:
         self.env = env
         self.ratio = spec.failure_ratio
         self.window = spec.window

@@ -21,7 +21,7 @@ from typing import Any
 from simpy import Environment, Event, Timeout
 
 from ..randomness import Draw
-from .base import Component, Failure, OutEdge, Request, Serve
+from .base import Component, Failure, OutEdge, Request, Serve, Span
 
 __all__ = ["Replica", "Station", "Cache"]
 
@@ -44,15 +44,12 @@ class Replica:
 
 
 class Station(Component):
-    """A service or database node."""
-
-    kind = "service"
+    """A node with replicas x workers: a service, a database, the base of a cache."""
 
     def __init__(self, env: Environment, name: str, kind: str, replicas: int, workers: int,
                  queue_limit: int | None, service: Draw, route: Draw, parallel: bool = False,
                  errors: Draw | None = None, error_rate: float = 0.0) -> None:
-        super().__init__(env, name, route)
-        self.kind = kind
+        super().__init__(env, name, kind, route)
         self.replicas = [Replica(i, workers, queue_limit) for i in range(replicas)]
         self.workers = workers
         self.queue_limit = queue_limit
@@ -123,7 +120,7 @@ class Station(Component):
             if measured:
                 stats.rejected += 1
             if request.spans is not None:
-                request.spans.append((self.name, replica.index, t_arrive, t_arrive, t_arrive, "rejected"))
+                request.spans.append(Span(self.name, replica.index, t_arrive, t_arrive, t_arrive, "rejected"))
             return self.queue_full
         else:
             turn = Event(env)
@@ -159,7 +156,7 @@ class Station(Component):
                 stats.failed += 1
             stats.record(t_start - t_arrive, t_served - t_start, t_end - t_arrive)
         if request.spans is not None:
-            request.spans.append((self.name, replica.index, t_arrive, t_start, t_end,
+            request.spans.append(Span(self.name, replica.index, t_arrive, t_start, t_end,
                                   "ok" if failure is None else "failed"))
         return failure
 
@@ -167,10 +164,8 @@ class Station(Component):
 class Cache(Station):
     """A cache: a hit is answered here; a miss calls the `when: miss` edges."""
 
-    kind = "cache"
-
-    def __init__(self, env: Environment, name: str, hit_ratio: float, hit: Draw, **kw: Any) -> None:
-        super().__init__(env, name, "cache", **kw)
+    def __init__(self, env: Environment, name: str, kind: str, hit_ratio: float, hit: Draw, **kw: Any) -> None:
+        super().__init__(env, name, kind, **kw)
         self.hit_ratio = hit_ratio
         self.draw_hit = hit  # its own stream, so service-time changes keep the hit pattern
         self.on_hit: list[OutEdge] = []

@@ -1,0 +1,82 @@
+"""Arrivals: the SimPy processes that create requests (open arrivals or closed-loop users).
+
+Open arrivals come at ``rate_rps`` whatever the system does: ``poisson`` draws
+exponential gaps, ``constant`` spaces them evenly. A ``profile`` makes the rate
+vary over time; Poisson arrivals then use thinning (draw at the peak rate,
+keep each with probability rate(t) / peak), which gives an exact
+non-homogeneous Poisson process. Closed-loop ``users`` each send a request,
+wait for its answer, think for an exponential time, and send again, so the
+load falls when the system slows down.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Generator
+
+from simpy import Environment, Timeout
+
+from .randomness import Streams
+from .workload import Workload
+
+__all__ = ["open_arrivals", "closed_loop_user"]
+
+_IDLE_STEP_S = 0.01   # how often constant arrivals look again while the rate is zero
+_MIN_CYCLE_S = 1e-6   # the shortest request-think cycle of a closed-loop user
+
+Start = Callable[[float], None]                     # begin one request arriving now
+Visit = Callable[[float], Generator]                # one request, as a generator, for closed loops
+
+
+def open_arrivals(env: Environment, workload: Workload, streams: Streams, start: Start) -> Generator:
+    """Arrivals until duration_s, calling `start(now)` for each."""
+    end = workload.duration_s
+    profile = workload.profile
+    if workload.arrival == "constant":
+        while True:
+            rate = workload.rate_at(env._now)
+            if rate <= 0:  # a trough of zero load: look again a little later
+                if env._now + _IDLE_STEP_S >= end:
+                    return
+                yield Timeout(env, _IDLE_STEP_S)
+                continue
+            gap = 1.0 / rate
+            if env._now + gap >= end:
+                return
+            yield Timeout(env, gap)
+            start(env._now)
+    peak = workload.peak_rate()
+    gap = streams.sampler("arrivals", "exponential", 1.0 / peak)
+    if profile is None:
+        while True:
+            dt = gap()
+            if env._now + dt >= end:
+                return
+            yield Timeout(env, dt)
+            start(env._now)
+    keep = streams.sampler("arrivals:thinning", "random")
+    rate_at = workload.rate_at
+    while True:
+        dt = gap()
+        if env._now + dt >= end:
+            return
+        yield Timeout(env, dt)
+        if keep() * peak < rate_at(env._now):
+            start(env._now)
+
+
+def closed_loop_user(env: Environment, workload: Workload, think: Callable[[], float],
+                     visit: Visit) -> Generator:
+    """One user: think, send a request and wait for its answer, until duration_s."""
+    end = workload.duration_s
+    while True:
+        pause = think()
+        if env._now + pause >= end:
+            return
+        if pause:
+            yield Timeout(env, pause)
+        sent = env._now
+        yield from visit(sent)
+        if env._now == sent and not pause:
+            # a request answered in no time with no think time would loop forever at
+            # one instant: a real request-think cycle takes at least a microsecond
+            yield Timeout(env, _MIN_CYCLE_S)

@@ -1,0 +1,79 @@
+"""Calls: the edges of the architecture, and how a caller copes when a call fails.
+
+An :class:`Edge` is a call from one node to another, made with a probability,
+over a network delay, and (from a cache) only on a hit or a miss. A call may be
+*resilient*: a timeout, retries with a :class:`Backoff`, a
+:class:`CircuitBreaker`, a hedged second copy. The runtime side of these is
+:mod:`sandbox.components.resilience`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .model import Model
+
+__all__ = ["RETRY_CAUSES", "Backoff", "CircuitBreaker", "Edge"]
+
+RETRY_CAUSES = ("timeout", "error", "down", "rejected", "rate_limited")
+
+
+class Backoff(Model):
+    """Wait before retry k: base_ms x multiplier^(k-1), at most max_ms; full jitter draws uniformly below it."""
+    base_ms: float = Field(default=100.0, ge=0)
+    multiplier: float = Field(default=2.0, ge=1)
+    max_ms: float = Field(default=10_000.0, gt=0)
+    jitter: Literal["none", "full"] = "none"
+
+
+class CircuitBreaker(Model):
+    """Stops calling a failing callee: opens on a failure ratio over recent calls, or on consecutive failures."""
+    failure_ratio: float | None = Field(default=0.5, gt=0, le=1, description="open when this share of the last `window` calls failed")
+    window: int = Field(default=20, ge=1, description="recent calls the ratio is taken over")
+    min_calls: int = Field(default=10, ge=1, description="calls needed in the window before the ratio counts")
+    consecutive_failures: int | None = Field(default=None, ge=1, description="open after this many failures in a row")
+    open_s: float = Field(default=5.0, gt=0, description="time open before letting probes through")
+    half_open_probes: int = Field(default=1, ge=1, description="probe calls that must succeed to close again")
+
+    @model_validator(mode="after")
+    def _a_trigger(self) -> "CircuitBreaker":
+        if self.failure_ratio is None and self.consecutive_failures is None:
+            raise ValueError("give failure_ratio or consecutive_failures (or both)")
+        return self
+
+
+class Edge(Model):
+    """A call from one node to another, taken with a probability."""
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+    probability: float = Field(default=1.0, gt=0, le=1)
+    latency_ms: float = Field(default=0.0, ge=0, description="network delay each way")
+    when: Literal["always", "hit", "miss"] = Field(default="always", description="for caches: only on a hit or a miss")
+    timeout_ms: float | None = Field(default=None, gt=0, description="the caller gives up after this; the callee's work goes on, wasted")
+    retries: int = Field(default=0, ge=0, le=10, description="further attempts after a failed one")
+    backoff: Backoff | None = Field(default=None, description="wait between attempts (default: none)")
+    retry_on: list[Literal["timeout", "error", "down", "rejected", "rate_limited"]] = Field(
+        default_factory=lambda: ["timeout", "error", "down", "rejected"], description="failure causes that are retried")
+    circuit_breaker: CircuitBreaker | None = None
+    hedge_after_ms: float | None = Field(default=None, gt=0, description="send a second copy if no answer by then")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Edge":
+        if self.hedge_after_ms is not None and self.timeout_ms is not None and self.hedge_after_ms >= self.timeout_ms:
+            raise ValueError(f"hedge_after_ms ({self.hedge_after_ms:g}) must be below timeout_ms ({self.timeout_ms:g})")
+        if self.backoff is not None and self.retries == 0:
+            raise ValueError("backoff needs retries above 0")
+        return self
+
+    @property
+    def resilient(self) -> bool:
+        """True when the call uses any of timeout, retries, circuit breaker or hedging."""
+        return (self.timeout_ms is not None or self.retries > 0 or self.circuit_breaker is not None
+                or self.hedge_after_ms is not None)
+
+    @property
+    def certain(self) -> bool:
+        """True when the call is always made (probability 1, unconditional)."""
+        return self.probability >= 1.0 and self.when == "always"

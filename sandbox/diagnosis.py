@@ -1,0 +1,104 @@
+"""Diagnosis: the bottleneck in one sentence, and theory beside simulation for every node.
+
+Both read a run's :class:`~sandbox.results.NodeResult` figures (and the
+analysis), so each figure can be explained: which node limits the system and
+why (busy, waiting, turning calls away, blocked on a callee, doing wasted
+work), and where the queueing theory and the simulation disagree, with the
+reason when the workload is one the steady-state theory leaves out.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .analysis import Analysis
+from .kinds import KINDS
+from .results import Bottleneck, Comparison, NodeResult
+
+__all__ = ["find_bottleneck", "compare_with_theory"]
+
+
+def _asynchronous(kind: str) -> bool:
+    return KINDS[kind].asynchronous if kind in KINDS else False
+
+
+def _duration(ms: float) -> str:
+    return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms" if ms >= 1 else f"{ms:.2f} ms"
+
+
+def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, requests_arrived: int,
+                    callers: dict[str, list[str]] | None = None, wasted: dict[str, int] | None = None) -> Bottleneck:
+    """The busiest node that holds workers, and why it limits the system.
+
+    The sentence names how busy it is, how long calls wait there and what share
+    of a request's time that is, and, when its workers mostly wait on a callee,
+    that callee (a thread-pool cascade).
+    """
+    candidates = [n for n in nodes.values() if n.capacity and n.arrived]
+    if not candidates:
+        return Bottleneck(None, "no node with workers received calls")
+    # the busiest node; among near-ties, the one doing its own work (a queue's consumers
+    # or a caller blocked on a callee are busy *because of* another node)
+    top = max(candidates, key=lambda n: (round(max(n.utilization, n.peak_utilization - 0.15), 2),
+                                         -round(n.downstream_share, 1),
+                                         n.rejected, n.wait_ms["mean"], n.name))
+    parts = [f"{top.name} is {top.utilization:.0%} busy"]
+    if top.peak_utilization >= 0.9 and top.peak_utilization - top.utilization >= 0.15:
+        parts[0] += f" on average and {top.peak_utilization:.0%} at the peak (around t={top.peak_at_s:.0f} s)"
+    wait = top.wait_ms["mean"]
+    if wait >= 0.05:
+        share = ""
+        if latency_mean_ms > 0 and not _asynchronous(top.kind):
+            per_request = wait * top.arrived / max(1, requests_arrived)  # wait x visits per request
+            share = f", {min(1.0, per_request / latency_mean_ms):.0%} of their time"
+        noun = "messages wait" if _asynchronous(top.kind) else "requests wait"
+        parts.append(f"{noun} {_duration(wait)} there{share}")
+    for q in (callers or {}).get(top.name, []):
+        feeder = nodes.get(q)
+        if feeder is not None and _asynchronous(feeder.kind) and feeder.wait_ms["mean"] >= max(1.0, 2 * wait):
+            parts.append(f"messages wait {_duration(feeder.wait_ms['mean'])} for it in {q} "
+                         f"(up to {feeder.queue_length['max']:,.0f} queued)")
+    if top.rejected:
+        parts.append(f"it turned away {top.rejected} calls ({top.rejected / max(1, top.arrived):.1%}) with its queue full")
+    lost = (wasted or {}).get(top.name, 0)
+    if top.completed and lost >= 0.1 * top.completed:
+        parts.append(f"{min(1.0, lost / top.completed):.0%} of the calls it finished were wasted: "
+                     "their callers had already timed out")
+    if top.downstream_share >= 0.5:
+        parts.append(f"its workers spend {top.downstream_share:.0%} of their busy time waiting on calls downstream")
+    if top.peak_utilization < 0.5 and not top.rejected:
+        parts.append("no node is near saturation, so latency is mostly service time")
+    return Bottleneck(top.name, "; ".join(parts))
+
+
+def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis, context: str = "") -> list[Comparison]:
+    """Per node, the analysis beside the simulation, flagged where they disagree.
+
+    `context` is appended to each disagreement: what in the workload the
+    steady-state theory leaves out (a varying load, a closed loop).
+    """
+    out = []
+    for name, sim in nodes.items():
+        est = analysis.nodes.get(name)
+        if est is None or not sim.capacity:
+            continue
+        pu, su = est.predicted_utilization, sim.utilization
+        pw = est.predicted_wait_ms if math.isfinite(est.predicted_wait_ms) else None
+        sw = sim.wait_ms["mean"]
+        notes = []
+        if abs(pu - su) > 0.05 + 0.1 * pu:
+            shown = f"{pu:.0%}" if math.isfinite(pu) and pu < 10 else ">999%"
+            notes.append(f"utilization {su:.0%} simulated vs {shown} predicted")
+        if pw is None or pu >= 1.0:
+            if su >= 0.95:  # saturated in both: the backlog builds in its queue or upstream
+                out.append(Comparison(name, pu, su, pw, sw, True, "saturated, as theory predicts"))
+                continue
+            notes.append("theory says this node is saturated, so its wait grows without bound")
+        elif max(pw, sw) >= 1.0 and not (0.5 <= (sw + 0.5) / (pw + 0.5) <= 2.0):
+            notes.append(f"wait {sw:.1f} ms simulated vs {pw:.1f} ms predicted")
+        if notes and sim.rejected:
+            notes.append("the queue limit turned calls away, which theory without a limit ignores")
+        if notes and context:
+            notes.append(context)
+        out.append(Comparison(name, pu, su, pw, sw, not notes, "; ".join(notes) if notes else "agrees"))
+    return out

@@ -1,0 +1,177 @@
+"""What a node kind is: the questions every part of the sandbox asks of a kind, with their common answers.
+
+A kind (service, cache, queue, ...) is one :class:`Kind` object, made in its
+own module under :mod:`sandbox.kinds` and registered in :data:`sandbox.kinds.KINDS`.
+It holds everything the rest of the code needs to know about the kind, so the
+engine, the analysis, the diagrams, the reports and the app loop over the
+table and never test a kind's name:
+
+- **the spec**: the pydantic model of a node of the kind, and the checks that
+  need the whole scenario (:meth:`Kind.problems`);
+- **the runtime**: :meth:`Kind.compile` builds the component that serves calls,
+  :meth:`Kind.start` starts its processes once every call is wired;
+- **the analysis**: servers and replicas, own service time, what it admits,
+  the share of calls a branch takes (:meth:`Kind.capacity`,
+  :meth:`Kind.service_time`, :meth:`Kind.admits_rps`, :meth:`Kind.branch_share`),
+  and the findings it adds;
+- **the views**: its label, diagram shape and one-line summary, its palette
+  default, its form fields (as data the app renders), its default price.
+
+The defaults here describe a node that holds no workers and passes calls on;
+each kind overrides what it does differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal
+
+from ..model import Model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simpy import Environment
+
+    from ..analysis import NodeEstimate
+    from ..findings import Finding
+    from ..calls import Edge
+    from ..components import Component
+    from ..distributions import ServiceTime
+    from ..randomness import Streams
+    from ..scenario import Scenario
+
+__all__ = ["Kind", "NodeSpec", "FormField", "Capacity", "Build", "Problem"]
+
+Problem = tuple[str, str]   # (field path, reason), as ScenarioError holds them
+
+
+class NodeSpec(Model):
+    """The base of every node's spec. Each kind adds its fields (and ``kind``, a one-value Literal)."""
+    if TYPE_CHECKING:  # every spec has these two; declared per kind, so each keeps its field order
+        kind: str
+        cost_per_hour: float | None
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What the analysis needs of a node: workers (or consumers) in all replicas, and the replicas."""
+    servers: int
+    replicas: int = 1
+
+
+@dataclass(frozen=True)
+class Build:
+    """What compiling a node needs: the SimPy environment, the run's random streams and the scenario."""
+    env: "Environment"
+    streams: "Streams"
+    scenario: "Scenario"
+
+
+Widget = Literal["integer", "number", "choice", "toggle", "optional_integer", "service_time", "queue_limit", "cost"]
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a node's form, as data: the app draws it, the library never does.
+
+    ``path`` is the field inside the node (``replicas``). ``widget`` says how it is
+    edited: a whole or decimal number, a choice among ``choices``, a toggle, an
+    optional whole number (empty means the default), or one of three composite
+    editors the app knows (the service-time distribution, a queue limit with an
+    "unbounded" switch, the price with the kind's default as placeholder).
+    """
+    path: str
+    label: str
+    widget: Widget
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    step: float | None = None
+    placeholder: str | None = None
+    default: Any = None
+
+
+class Kind:
+    """A node kind: its spec, runtime, analysis and views (see the module docstring)."""
+
+    name: ClassVar[str]                 # the `kind:` value in YAML
+    label: ClassVar[str]                # how people call it: "load balancer"
+    spec: ClassVar[type[NodeSpec]]
+    price: ClassVar[float]              # default US dollars per replica-hour (vendor-neutral)
+    shape: ClassVar[str] = "box"        # Graphviz node shape
+    icon: ClassVar[str] = "widgets"     # a Material Symbols name, for the app's palette
+    stem: ClassVar[str]                 # the name a node added from the palette starts from
+    palette: ClassVar[dict[str, Any]]   # the node the palette adds (plain data, as YAML holds it)
+    form: ClassVar[tuple[tuple[FormField, ...], ...]] = ()   # rows of fields, drawn side by side
+    yaml_only: ClassVar[tuple[str, ...]] = ()                # fields the form leaves to the YAML editor
+    asynchronous: ClassVar[bool] = False   # answers at once; the work behind it does not fail the request
+    has_workers: ClassVar[bool] = False    # holds workers of its own (a resource measure in experiments)
+    branches: ClassVar[bool] = False       # its calls may be `when: hit` or `when: miss`
+
+    def __repr__(self) -> str:
+        return f"<kind {self.name}>"
+
+    # ── the spec ─────────────────────────────────────────────────────────────
+
+    def problems(self, s: "Scenario", name: str, node: Any) -> Iterator[Problem]:
+        """Checks that need the whole scenario (a load balancer needs somewhere to send calls)."""
+        return iter(())
+
+    # ── the runtime ──────────────────────────────────────────────────────────
+
+    def compile(self, build: Build, name: str, node: Any) -> "Component":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def start(self, build: Build, name: str, node: Any, component: "Component") -> None:
+        """Start the component's own processes, once its calls are wired (queue consumers)."""
+
+    def processes(self, s: "Scenario", name: str, node: Any) -> int:
+        """Simulated processes it runs for the whole run (a queue's consumers): they count against limits."""
+        return 0
+
+    # ── the analysis ─────────────────────────────────────────────────────────
+
+    def capacity(self, s: "Scenario", name: str, node: Any) -> Capacity:
+        """Workers (or consumers) in all replicas, and the replicas: none for a pass-through node."""
+        return Capacity(0, 1)
+
+    def service_time(self, node: Any) -> "ServiceTime | None":
+        """Its own service time, before any call it makes (None: it does no work of its own)."""
+        return None
+
+    def replicas(self, node: Any) -> int:
+        """Copies that are paid for."""
+        return 1
+
+    def admits_rps(self, node: Any) -> float | None:
+        """The most calls per second it lets through (a rate limiter), or None for no cap."""
+        return None
+
+    def branch_share(self, node: Any, when: str) -> float:
+        """The share of its visits that take a call made `when` (a cache's hits or misses)."""
+        return 1.0
+
+    def cost_per_hour(self, node: Any) -> float:
+        """Dollars per hour at the configured replica count: its own price, else the kind's."""
+        price = node.cost_per_hour if node.cost_per_hour is not None else self.price
+        return price * self.replicas(node)
+
+    def spof_finding(self, name: str, node: Any) -> "Finding | None":
+        """What to say when every request depends on this node (it is reached by certain calls)."""
+        return None
+
+    def design_findings(self, s: "Scenario", name: str, node: Any) -> Iterable["Finding"]:
+        """What the design alone shows about the node (a queue that nobody consumes)."""
+        return ()
+
+    def load_findings(self, s: "Scenario", name: str, node: Any, estimate: "NodeEstimate") -> Iterable["Finding"]:
+        """What the analysis at the offered load shows (calls rate-limited, faults scheduled)."""
+        return ()
+
+    # ── the views ────────────────────────────────────────────────────────────
+
+    def summary(self, node: Any) -> str:
+        """One line of its size or setting, for diagrams and the canvas: ``3 × 8 workers``."""
+        return ""
+
+    def edge_style(self) -> str:
+        """How the diagram draws the calls it makes."""
+        return "dashed" if self.asynchronous else "solid"

@@ -1,0 +1,59 @@
+"""Load balancers: pass each call to one replica of the node behind, chosen by a policy.
+
+A load balancer holds no workers and adds no service time. For each of its
+calls it picks a replica of the callee by ``policy`` (round robin, random,
+least connections, or the better of two random choices; see
+:mod:`sandbox.components.load_balancer`). It needs at least one call to
+balance over.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterator, Literal
+
+from pydantic import Field
+
+from ..components import POLICIES, LoadBalancer
+from .base import Build, FormField, Kind, NodeSpec, Problem
+
+__all__ = ["LoadBalancerNode", "LOAD_BALANCER", "LB_POLICIES"]
+
+LB_POLICIES: tuple[str, ...] = tuple(POLICIES)
+
+
+class LoadBalancerNode(NodeSpec):
+    """A load balancer: sends each call to one replica of its downstream node by policy."""
+    kind: Literal["load_balancer"]
+    policy: Literal["round_robin", "random", "least_connections", "power_of_two"] = "round_robin"
+    cost_per_hour: float | None = Field(default=None, ge=0)
+
+
+class LoadBalancerKind(Kind):
+    name = "load_balancer"
+    label = "load balancer"
+    spec = LoadBalancerNode
+    price = 0.03
+    shape = "diamond"
+    icon = "call_split"
+    stem = "lb"
+    palette: ClassVar[dict[str, Any]] = {"kind": "load_balancer", "policy": "round_robin"}
+    form: ClassVar[tuple[tuple[FormField, ...], ...]] = (
+        (FormField("policy", "Policy", "choice", "how the replica of each call is chosen", choices=LB_POLICIES,
+                   default="round_robin"),),
+        (FormField("cost_per_hour", "Cost $/replica-hour", "cost", "empty: the default price for the kind",
+                   step=0.01),),
+    )
+
+    def problems(self, s: Any, name: str, node: Any) -> Iterator[Problem]:
+        if not any(e.source == name for e in s.edges):
+            yield f"nodes.{name}", "a load balancer needs at least one outgoing edge to balance over"
+
+    def compile(self, build: Build, name: str, node: Any) -> LoadBalancer:
+        return LoadBalancer(build.env, name, self.name, node.policy,
+                            build.streams.sampler(f"node:{name}:route", "random"))
+
+    def summary(self, node: Any) -> str:
+        return str(node.policy).replace("_", " ")
+
+
+LOAD_BALANCER = LoadBalancerKind()

@@ -1,0 +1,102 @@
+"""Message queues: a producer's call ends once the message is stored; consumers do the work later.
+
+A queue decouples: enqueuing answers at once (or is rejected when
+``capacity`` messages wait), so slow consumers show as queue depth and message
+age, not as producer latency, and the work behind a queue never fails the
+request that sent it. ``consumers`` processes take the oldest message each and
+make the queue's calls for it; by default there is one consumer per worker of
+the nodes the queue feeds (see :func:`consumers`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal
+
+from pydantic import Field
+
+from ..components import MessageQueue
+from ..findings import Finding
+from ..model import MAX_PROCESSES
+from .base import Build, Capacity, FormField, Kind, NodeSpec, Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..components import Component
+    from ..scenario import Scenario
+
+__all__ = ["QueueNode", "QUEUE", "consumers"]
+
+
+class QueueNode(NodeSpec):
+    """A message queue: accepts a message at once, consumers process it later."""
+    kind: Literal["queue"]
+    capacity: int = Field(default=10_000, ge=1, description="messages held at most; a full queue rejects")
+    consumers: int | None = Field(default=None, ge=1, le=MAX_PROCESSES,
+                                  description="concurrent consumers; default: the workers of the nodes it feeds")
+    cost_per_hour: float | None = Field(default=None, ge=0)
+
+
+def consumers(s: "Scenario", name: str) -> int:
+    """The consumers of queue `name`: as set, or one per worker of the nodes it feeds (at least one)."""
+    node = s.nodes[name]
+    if node.consumers is not None:
+        return int(node.consumers)
+    total = 0
+    for e in s.out_edges(name):
+        t = s.nodes[e.target]
+        total += t.workers * t.replicas if hasattr(t, "workers") else 1
+    return max(total, 1)
+
+
+class QueueKind(Kind):
+    name = "queue"
+    label = "queue"
+    spec = QueueNode
+    price = 0.05
+    shape = "cds"
+    icon = "view_list"
+    stem = "queue"
+    asynchronous = True
+    palette: ClassVar[dict[str, Any]] = {"kind": "queue", "capacity": 10000}
+    form: ClassVar[tuple[tuple[FormField, ...], ...]] = (
+        (FormField("capacity", "Capacity (messages)", "integer", "messages held at most; a full queue rejects",
+                   default=10000),),
+        (FormField("consumers", "Consumers", "optional_integer", "messages processed at once",
+                   placeholder="default: the workers of the nodes it feeds"),),
+        (FormField("cost_per_hour", "Cost $/replica-hour", "cost", "empty: the default price for the kind",
+                   step=0.01),),
+    )
+
+    def problems(self, s: Any, name: str, node: Any) -> Iterator[Problem]:
+        count = consumers(s, name)
+        if node.consumers is None and count > MAX_PROCESSES:
+            yield f"nodes.{name}.consumers", (f"by default {name} starts one consumer per worker of the nodes it "
+                                              f"feeds, {count:,} consumers; set consumers (at most "
+                                              f"{MAX_PROCESSES:,})")
+
+    def compile(self, build: Build, name: str, node: Any) -> MessageQueue:
+        return MessageQueue(build.env, name, self.name, node.capacity,
+                            build.streams.sampler(f"node:{name}:route", "random"))
+
+    def start(self, build: Build, name: str, node: Any, component: "Component") -> None:
+        assert isinstance(component, MessageQueue)
+        component.start(consumers(build.scenario, name))
+
+    def processes(self, s: Any, name: str, node: Any) -> int:
+        return consumers(s, name)
+
+    def capacity(self, s: Any, name: str, node: Any) -> Capacity:
+        return Capacity(consumers(s, name), 1)
+
+    def spof_finding(self, name: str, node: Any) -> Finding | None:
+        return Finding("info", "single_point_of_failure", name,
+                       f"every request enqueues at {name}; if it is down, requests fail")
+
+    def design_findings(self, s: Any, name: str, node: Any) -> Iterable[Finding]:
+        if not s.out_edges(name):
+            yield Finding("warning", "no_consumers", name, f"{name} has no consumers: it fills up and then rejects")
+
+    def summary(self, node: Any) -> str:
+        return f"capacity {node.capacity:,}"
+
+
+QUEUE = QueueKind()

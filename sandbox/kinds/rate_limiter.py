@@ -1,0 +1,70 @@
+"""Rate limiters: a token bucket in front of the nodes it protects.
+
+The bucket holds up to ``burst`` tokens and refills at ``rate_rps`` a second.
+A call that finds a token passes through (like a load balancer, to replicas in
+turn); one that finds none is rejected at once with the cause
+``rate_limited``, which costs the protected node nothing. For the analysis it
+admits at most ``rate_rps`` (see :mod:`sandbox.components.rate_limiter`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable, Iterator, Literal
+
+from pydantic import Field
+
+from ..components import RateLimiter
+from ..findings import Finding
+from ..model import MAX_RATE_RPS
+from .base import Build, FormField, Kind, NodeSpec, Problem
+
+__all__ = ["RateLimiterNode", "RATE_LIMITER"]
+
+
+class RateLimiterNode(NodeSpec):
+    """A token-bucket rate limiter: passes calls while tokens last, rejects the rest."""
+    kind: Literal["rate_limiter"]
+    rate_rps: float = Field(gt=0, le=MAX_RATE_RPS, description="tokens added per second")
+    burst: int = Field(default=1, ge=1, description="bucket size: calls let through at once after a lull")
+    cost_per_hour: float | None = Field(default=None, ge=0)
+
+
+class RateLimiterKind(Kind):
+    name = "rate_limiter"
+    label = "rate limiter"
+    spec = RateLimiterNode
+    price = 0.02
+    shape = "octagon"
+    icon = "speed"
+    stem = "limiter"
+    palette: ClassVar[dict[str, Any]] = {"kind": "rate_limiter", "rate_rps": 100, "burst": 10}
+    form: ClassVar[tuple[tuple[FormField, ...], ...]] = (
+        (FormField("rate_rps", "Rate (tokens per second)", "number", "calls let through per second, on average"),),
+        (FormField("burst", "Burst", "integer", "calls let through at once after a lull", default=1),),
+        (FormField("cost_per_hour", "Cost $/replica-hour", "cost", "empty: the default price for the kind",
+                   step=0.01),),
+    )
+
+    def problems(self, s: Any, name: str, node: Any) -> Iterator[Problem]:
+        if not any(e.source == name for e in s.edges):
+            yield f"nodes.{name}", "a rate limiter needs an outgoing edge to the node it protects"
+
+    def compile(self, build: Build, name: str, node: Any) -> RateLimiter:
+        return RateLimiter(build.env, name, self.name, node.rate_rps, node.burst,
+                           build.streams.sampler(f"node:{name}:route", "random"))
+
+    def admits_rps(self, node: Any) -> float:
+        return float(node.rate_rps)
+
+    def load_findings(self, s: Any, name: str, node: Any, estimate: Any) -> Iterable[Finding]:
+        offered = estimate.offered_rps
+        if offered > node.rate_rps:
+            yield Finding("info", "rate_limited", name,
+                          f"{name} admits {node.rate_rps:g} rps of the {offered:.0f} offered: "
+                          f"about {1 - node.rate_rps / offered:.0%} are rejected")
+
+    def summary(self, node: Any) -> str:
+        return f"{node.rate_rps:g} rps, burst {node.burst:,}"
+
+
+RATE_LIMITER = RateLimiterKind()

@@ -1,0 +1,130 @@
+"""What services, databases and caches share: replicas x workers with a bounded queue, and scheduled faults.
+
+A *station* holds workers: a call takes one (or waits in its replica's queue,
+or is turned away when the queue is full), is served for a service time, then
+makes its own calls while still holding it. :class:`StationSpec` holds the
+fields every station has, :class:`Fault` a scheduled outage, slowdown or error
+burst, and :class:`StationKind` the answers every station gives. The runtime is
+:class:`sandbox.components.station.Station`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable, Literal
+
+from pydantic import Field, model_validator
+
+from ..findings import Finding
+from ..components import Station
+from ..components.faults import schedule_faults
+from ..distributions import ServiceTime
+from ..model import Model
+from .base import Build, Capacity, FormField, Kind, NodeSpec
+
+__all__ = ["Fault", "StationSpec", "StationKind", "STATION_FORM"]
+
+
+class Fault(Model):
+    """A scheduled fault: the node is down, slow, or erroring from at_s for for_s seconds."""
+    at_s: float = Field(ge=0)
+    for_s: float = Field(gt=0)
+    mode: Literal["down", "slow", "errors"]
+    multiplier: float | None = Field(default=None, ge=1, le=1000, description="slow: service-time multiplier")
+    rate: float | None = Field(default=None, gt=0, le=1, description="errors: share of attempts that fail")
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> "Fault":
+        if self.mode == "slow" and self.multiplier is None:
+            raise ValueError("mode 'slow' needs a multiplier (service-time factor, at least 1)")
+        if self.mode == "errors" and self.rate is None:
+            raise ValueError("mode 'errors' needs a rate (share of attempts that fail, up to 1)")
+        if self.mode != "slow" and self.multiplier is not None:
+            raise ValueError(f"multiplier applies to mode 'slow', not {self.mode!r}")
+        if self.mode != "errors" and self.rate is not None:
+            raise ValueError(f"rate applies to mode 'errors', not {self.mode!r}")
+        return self
+
+
+class StationSpec(NodeSpec):
+    """The fields of every station; each station kind adds ``kind`` and its own."""
+    replicas: int = Field(default=1, ge=1, le=1000, description="identical copies, each with its own workers and queue")
+    workers: int = Field(default=1, ge=1, le=100_000, description="concurrent requests per replica (threads, connections)")
+    queue_limit: int | None = Field(default=100, ge=0, description="waiting slots per replica; null for unbounded")
+    parallel: bool = Field(default=False, description="call all outgoing edges at once and wait for the slowest")
+    error_rate: float = Field(default=0.0, ge=0, le=1, description="each attempt fails with this probability")
+    failures: list[Fault] = Field(default_factory=list, description="scheduled faults")
+    cost_per_hour: float | None = Field(default=None, ge=0, description="per replica; default by kind")
+
+
+def _rows(*extra: tuple[FormField, ...]) -> tuple[tuple[FormField, ...], ...]:
+    return (
+        (FormField("replicas", "Replicas", "integer", "identical copies, each with its own workers and queue",
+                   default=1),
+         FormField("workers", "Workers per replica", "integer",
+                   "calls one replica serves at once (threads, connections)", default=1)),
+        *extra,
+        (FormField("queue_limit", "Queue limit per replica", "queue_limit",
+                   "calls waiting for a worker; more are rejected", default=100),),
+        (FormField("service_time", "Service time", "service_time",
+                   "how long one call keeps a worker busy, not counting its own calls downstream"),),
+        (FormField("error_rate", "Error rate", "number", "each attempt fails with this probability", step=0.01,
+                   default=0),
+         FormField("cost_per_hour", "Cost $/replica-hour", "cost", "empty: the default price for the kind",
+                   step=0.01)),
+        (FormField("parallel", "Call downstream in parallel", "toggle",
+                   "call every outgoing edge at once and wait for the slowest", default=False),),
+    )
+
+
+STATION_FORM = _rows()
+
+
+class StationKind(Kind):
+    """Services, databases and caches: workers, service time, replicas, faults."""
+
+    has_workers = True
+    form: ClassVar[tuple[tuple[FormField, ...], ...]] = STATION_FORM
+    yaml_only: ClassVar[tuple[str, ...]] = ("failures",)
+
+    def compile(self, build: Build, name: str, node: Any) -> Station:
+        station = self.make(build, name, node, **self.station_args(build, name, node))
+        if node.failures:
+            schedule_faults(build.env, station, node.failures)
+        return station
+
+    def make(self, build: Build, name: str, node: Any, **kw: Any) -> Station:
+        """The runtime object (a cache makes its own kind of station)."""
+        return Station(build.env, name, self.name, **kw)
+
+    def station_args(self, build: Build, name: str, node: Any) -> dict[str, Any]:
+        streams = build.streams
+        return dict(replicas=node.replicas, workers=node.workers, queue_limit=node.queue_limit,
+                    service=node.service_time.sampler(streams, f"node:{name}:service"),
+                    route=streams.sampler(f"node:{name}:route", "random"), parallel=node.parallel,
+                    error_rate=node.error_rate, errors=streams.sampler(f"node:{name}:errors", "random"))
+
+    def capacity(self, s: Any, name: str, node: Any) -> Capacity:
+        return Capacity(node.workers * node.replicas, node.replicas)
+
+    def service_time(self, node: Any) -> ServiceTime:
+        return node.service_time
+
+    def replicas(self, node: Any) -> int:
+        return int(node.replicas)
+
+    def spof_finding(self, name: str, node: Any) -> Finding | None:
+        if node.replicas == 1:
+            return Finding("warning", "single_point_of_failure", name,
+                           f"{name} has one replica and every request depends on it")
+        return None
+
+    def load_findings(self, s: Any, name: str, node: Any, estimate: Any) -> Iterable[Finding]:
+        for f in node.failures:
+            if f.at_s >= s.workload.duration_s:
+                yield Finding("warning", "fault", name, f"{name}'s {f.mode} fault at {f.at_s:g} s never happens: "
+                                                        f"the run ends at {s.workload.duration_s:g} s")
+            else:
+                yield Finding("info", "fault", name, f"{name} is scheduled {f.mode} from {f.at_s:g} s for {f.for_s:g} s")
+
+    def summary(self, node: Any) -> str:
+        return f"{node.replicas} × {node.workers} workers" if node.replicas > 1 else f"{node.workers} workers"

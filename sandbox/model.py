@@ -1,0 +1,23 @@
+"""The base of every spec: frozen pydantic models that refuse unknown fields and non-finite numbers.
+
+Every part of a scenario (a node, a call, a workload, a service-time
+distribution) is a :class:`Model`: validated where it enters, immutable after,
+serialised under the names the YAML uses. The bounds that several specs share
+live here too.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Model", "MAX_RATE_RPS", "MAX_PROCESSES"]
+
+MAX_RATE_RPS = 1e8        # requests per second: far above any system simulated one event at a time
+MAX_PROCESSES = 100_000   # closed-loop users, or consumers of one queue: each is a simulated process
+
+
+class Model(BaseModel):
+    """A spec: unknown fields refused, frozen, YAML names (``from``) and Python names (``source``) both accepted."""
+    # allow_inf_nan=False: .inf and .nan are refused wherever a number goes ("must be a finite number")
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True, allow_inf_nan=False)
