@@ -1,11 +1,13 @@
 """The architecture sandbox in the browser: `streamlit run streamlit_app.py` (or `make run`).
 
 Four pages over one design kept in a local SQLite store: Build, Run and results, Experiments, Challenges.
+When the store cannot be opened (SANDBOX_DB misconfigured), every page says why, and nothing else runs.
 """
 
 import streamlit as st
 
 from app import state
+from app.text import md
 
 
 def main() -> None:
@@ -16,6 +18,10 @@ def main() -> None:
         st.Page("app/experiments.py", title="Experiments", icon=":material/science:"),
         st.Page("app/challenges.py", title="Challenges", icon=":material/flag:"),
     ])
+    problem = state.store_problem()
+    if problem:
+        st.error(md(problem), icon=":material/database:")
+        return
     state.init()
     page.run()
 

@@ -20,6 +20,7 @@ from sandbox import edit, share
 from sandbox.challenges import check_constraints, design as challenge_design
 
 from app import canvas, forms, state, widgets
+from app.text import md
 
 KIND_ICON = {"service": ":material/dns:", "database": ":material/database:", "cache": ":material/bolt:",
              "load_balancer": ":material/call_split:", "queue": ":material/view_list:",
@@ -57,12 +58,13 @@ def _add_node(kind: str) -> None:
 def _new_design() -> None:
     choice = st.session_state.get("new_from", "Empty canvas")
     if choice == "Empty canvas":
-        state.open_new(edit.empty_design(), {})
+        opened = state.open_new(edit.empty_design(), {})
     else:
         path = state.presets()[choice]
         with open(path, encoding="utf-8") as f:
-            state.open_new(edit.parse_yaml(f.read(), source=path))
-    state.flash("success", f"Started a new design from: {choice}.")
+            opened = state.open_new(edit.parse_yaml(f.read(), source=path))
+    if opened:
+        state.flash("success", f"Started a new design from: {md(choice)}.")
 
 
 def _open_saved() -> None:
@@ -71,16 +73,22 @@ def _open_saved() -> None:
         state.open_saved(int(chosen))
 
 
+def _delete_saved() -> None:
+    chosen = st.session_state.get("open_saved")
+    if chosen is not None:
+        state.delete_saved(int(chosen))
+
+
 def _import(text: str, source: str) -> None:
     """Replace the design with a YAML text, or refuse it (every problem listed) and keep the design."""
     try:
         data = edit.parse_yaml(text, source=source)
     except sandbox.ScenarioError as exc:
-        lines = "\n".join(f"- `{p}`: {r}" if p else f"- {r}" for p, r in exc.problems)
-        state.flash("error", f"**{source[:1].upper()}{source[1:]} was refused; your design is unchanged.**\n\n{lines}")
+        state.flash("error", f"**{md(source[:1].upper() + source[1:])} was refused; your design is unchanged.**"
+                             f"\n\n{widgets.problem_lines(exc.problems)}")
         return
-    state.open_new(data)
-    state.flash("success", f"Imported {source}: “{data.get('name')}”.")
+    if state.open_new(data):
+        state.flash("success", f"Imported {md(source)}: “{md(data.get('name'), limit=80)}”.")
 
 
 def _import_upload() -> None:
@@ -88,13 +96,13 @@ def _import_upload() -> None:
     if upload is None:
         return
     if upload.size > MAX_UPLOAD_BYTES:
-        state.flash("error", f"**{upload.name} was refused; your design is unchanged.** It is "
+        state.flash("error", f"**{md(upload.name)} was refused; your design is unchanged.** It is "
                              f"{upload.size:,} bytes; a design file may be at most {MAX_UPLOAD_BYTES:,}.")
         return
     try:
         text = upload.getvalue().decode("utf-8")
     except UnicodeDecodeError:
-        state.flash("error", f"**{upload.name} was refused; your design is unchanged.** It is not UTF-8 text.")
+        state.flash("error", f"**{md(upload.name)} was refused; your design is unchanged.** It is not UTF-8 text.")
         return
     _import(text, upload.name)
 
@@ -105,8 +113,8 @@ def _apply_yaml(key: str) -> None:
 
 # ── inputs ───────────────────────────────────────────────────────────────────
 
-def design_bar_ui(data: dict[str, Any], valid: bool) -> None:
-    """Name, new, open, import, download and share."""
+def design_bar_ui(data: dict[str, Any], text: str, valid: bool) -> None:
+    """Name, new, open (or delete), import, download (`text`, the design as YAML) and share."""
     ws = state.workspace()
     name_col, bar_col = st.columns([1, 2.2], vertical_alignment="bottom")
     with name_col:
@@ -117,15 +125,18 @@ def design_bar_ui(data: dict[str, Any], valid: bool) -> None:
             st.selectbox("Start from", options, key="new_from")
             st.button("Create", on_click=_new_design, type="primary", key="new_create")
         with st.popover("Open", key="pop_open", icon=":material/folder_open:"):
-            saved = state.store().designs(ws, limit=50)
+            saved = state.store().designs(ws)
             labels = {d.id: f"{d.name} · {datetime.fromtimestamp(d.updated):%d %b %H:%M}" for d in saved}
             st.selectbox("Saved designs in this workspace", list(labels), format_func=labels.get, key="open_saved")
-            st.button("Open", on_click=_open_saved, key="open_button")
+            with st.container(horizontal=True):
+                st.button("Open", on_click=_open_saved, key="open_button")
+                st.button("Delete", on_click=_delete_saved, key="delete_button", icon=":material/delete:",
+                          help="remove the chosen design from this workspace (its runs stay in the history)")
         with st.popover("Import", key="pop_import", icon=":material/upload:"):
             st.file_uploader("A scenario YAML file", type=["yaml", "yml"], key="upload", on_change=_import_upload,
                              max_upload_size=1)
         file_name = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(data.get("name") or "design"))
-        st.download_button("Download YAML", edit.to_yaml(data), file_name=f"{file_name.lower()}.yaml",
+        st.download_button("Download YAML", text, file_name=f"{file_name.lower()}.yaml",
                            mime="application/x-yaml", on_click="ignore", icon=":material/download:",
                            help=None if valid else "The design has problems; it downloads as it is.")
         with st.popover("Share", key="pop_share", icon=":material/share:"):
@@ -151,11 +162,11 @@ def palette_ui(allowed: set[str] | None) -> None:
                       help="this challenge does not let you add this kind" if disabled else f"add a {label}")
 
 
-def yaml_ui(data: dict[str, Any]) -> None:
-    """The design as YAML, editable: applied only when valid."""
+def yaml_ui(text: str) -> None:
+    """The design as YAML (`text`), editable: applied only when valid."""
     with st.expander("YAML", icon=":material/code:"):
         key = state.widget_key("__yaml")
-        st.text_area("The design as YAML", value=edit.to_yaml(data), height=320, key=key,
+        st.text_area("The design as YAML", value=text, height=320, key=key,
                      label_visibility="collapsed")
         st.button("Apply YAML", on_click=_apply_yaml, args=(key,), key="apply_yaml",
                   help="replaces the design if the YAML is valid; otherwise lists the problems and keeps it")
@@ -276,13 +287,13 @@ def _apply_canvas(event: canvas.CanvasEvent | None) -> None:
 
 def page() -> None:
     st.session_state.update(st.session_state.pop("canvas_pending", {}))
-    widgets.show_flash()
+    widgets.show_flash("build")
     data = state.design()
-    problems = edit.problems(data)
-    scenario = sandbox.from_dict(data) if not problems else None
-    analysis = state.analyse_cached(scenario.to_yaml()) if scenario is not None else None
+    scenario, problems = edit.validate(data)  # once per run: the forms, the analysis and the bar share it
+    analysis = state.analyse_cached(scenario) if scenario is not None else None
+    text = edit.to_yaml(data)
     st.title("Build", anchor=False)
-    design_bar_ui(data, scenario is not None)
+    design_bar_ui(data, text, scenario is not None)
     allowed = show_challenge(state.challenge_id(), scenario) if state.challenge_id() else None
     palette_ui(allowed)
     left, right = st.columns([3, 2], gap="medium")
@@ -297,7 +308,7 @@ def page() -> None:
             else:
                 forms.node_ui(data, problems)
     with left:
-        event = canvas.canvas_ui(data, state.layout(), analysis, key=f"canvas-{state.design_id()}")
+        event = canvas.canvas_ui(data, state.layout(), analysis, key=state.canvas_key())
         st.caption("Drag nodes to place them; drag from a node's right handle to another node's left handle to "
                    "connect them; click a node or a call to edit it. Colours show predicted utilization; a red "
                    "border marks the node that saturates first. ▶ marks the entry.")
@@ -305,7 +316,7 @@ def page() -> None:
     if data.get("nodes"):
         widgets.show_problems(problems)
     show_analysis(analysis, scenario)
-    yaml_ui(data)
+    yaml_ui(text)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,17 @@ newer than the canvas's own; otherwise the canvas keeps its state (the
 component only adopts arguments newer than its last change). What comes back
 is read once per change: moved nodes, new connections (React Flow names them
 ``st-flow-edge_A-B``), and a clicked node or call.
+
+streamlit-flow renders a node's content as Markdown *with raw HTML*, in a frame
+on the app's own origin, and the design may come from a stranger's share link:
+so a node's content holds only escaped text (:func:`app.text.md`), numbers, and
+the app's own words; a field of the wrong type is drawn as "?".
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,10 +30,14 @@ from streamlit_flow.state import StreamlitFlowState
 
 import sandbox
 from sandbox.diagram import utilization_colour
+from sandbox.scenario import LB_POLICIES
+
+from app.text import md
 
 KIND_LABEL = {"service": "service", "database": "database", "cache": "cache", "load_balancer": "load balancer",
               "queue": "queue", "rate_limiter": "rate limiter"}
 NEW_EDGE_PREFIX = "st-flow-edge_"
+MAX_NAME_SHOWN = 64  # characters of a node name drawn on the canvas
 
 
 @dataclass(frozen=True)
@@ -40,25 +50,38 @@ class CanvasEvent:
     out_of_sync: bool = False
 
 
+def _number(value: Any, spec: str = "g") -> str:
+    """A finite number as text; anything else (text, a list, a bool, NaN) as "?"."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "?"
+    return format(value, spec)
+
+
 def _size(node: dict[str, Any]) -> str:
+    """The node's size in plain words and numbers; a field of the wrong type shows as "?"."""
     kind = node.get("kind")
     if kind == "load_balancer":
-        return str(node.get("policy", "round_robin")).replace("_", " ")
+        policy = node.get("policy", "round_robin")
+        return policy.replace("_", " ") if policy in LB_POLICIES else "?"
     if kind == "queue":
-        return f"capacity {node.get('capacity', 10000)}"
+        return f"capacity {_number(node.get('capacity', 10000))}"
     if kind == "rate_limiter":
-        return f"{node.get('rate_rps', '?')} rps"
+        return f"{_number(node.get('rate_rps'))} rps"
     replicas, workers = node.get("replicas", 1), node.get("workers", 1)
-    size = f"{replicas} × {workers} workers" if replicas != 1 else f"{workers} workers"
-    if kind == "cache":
-        hit = node.get("hit_ratio")
-        size += f", hit {hit:.0%}" if isinstance(hit, (int, float)) else ""
+    size = f"{_number(workers)} workers" if replicas == 1 and not isinstance(replicas, bool) else \
+        f"{_number(replicas)} × {_number(workers)} workers"
+    if kind == "cache" and "hit_ratio" in node:
+        size += f", hit {_number(node['hit_ratio'], '.0%')}"
     return size
 
 
 def _flow_node(name: str, node: dict[str, Any], pos: tuple[float, float], analysis: sandbox.Analysis | None,
                entry: str | None) -> StreamlitFlowNode:
-    lines = [f"**{name}**", f"{KIND_LABEL.get(node.get('kind'), node.get('kind'))} · {_size(node)}"]
+    """A canvas node. Its content is Markdown rendered with raw HTML, so every piece of the design in it is
+    escaped text (text.md) or a number; the kind and policy are drawn only when they are known words."""
+    kind = node.get("kind")
+    label = KIND_LABEL.get(kind, "?") if isinstance(kind, str) else "?"
+    lines = [f"**{md(name, limit=MAX_NAME_SHOWN)}**", f"{label} · {_size(node)}"]
     style = {"width": "170px", "fontSize": "12px", "padding": "6px", "borderRadius": "8px",
              "border": "1px solid #4a5568", "background": "#e8eef7", "color": "#1a202c"}
     estimate = analysis.nodes.get(name) if analysis else None
@@ -76,21 +99,31 @@ def _flow_node(name: str, node: dict[str, Any], pos: tuple[float, float], analys
 
 
 def _flow_edge(index: int, edge: dict[str, Any]) -> StreamlitFlowEdge:
+    """A canvas call, labelled with its numbers and known words only ("?" for a value of the wrong type)."""
     parts = []
     p = edge.get("probability", 1)
-    if isinstance(p, (int, float)) and p < 1:
-        parts.append(f"p={p:g}")
-    if edge.get("when", "always") != "always":
-        parts.append(str(edge["when"]))
+    if not (isinstance(p, (int, float)) and not isinstance(p, bool) and p >= 1):
+        parts.append(f"p={_number(p)}")
+    when = edge.get("when", "always")
+    if when != "always":
+        parts.append(when if when in ("hit", "miss") else "?")
     if edge.get("latency_ms"):
-        parts.append(f"{edge['latency_ms']:g} ms")
+        parts.append(f"{_number(edge['latency_ms'])} ms")
     if edge.get("retries"):
-        parts.append(f"{edge['retries']} retries")
+        parts.append(f"{_number(edge['retries'])} retries")
     if edge.get("timeout_ms"):
-        parts.append(f"timeout {edge['timeout_ms']:g} ms")
+        parts.append(f"timeout {_number(edge['timeout_ms'])} ms")
     return StreamlitFlowEdge(f"e{index}", str(edge.get("from")), str(edge.get("to")), edge_type="default",
                              marker_end={"type": "arrowclosed"}, label=", ".join(parts),
                              focusable=True, style={"strokeWidth": 2})
+
+
+def flow_edges(data: dict[str, Any]) -> list[StreamlitFlowEdge]:
+    """The calls the canvas can draw: mappings whose two ends are names of the design's nodes."""
+    nodes = data.get("nodes") or {}
+    return [_flow_edge(i, e) for i, e in enumerate(data.get("edges") or [])
+            if isinstance(e, dict) and isinstance(e.get("from"), str) and isinstance(e.get("to"), str)
+            and e["from"] in nodes and e["to"] in nodes]
 
 
 def _picture(nodes: list[StreamlitFlowNode], edges: list[StreamlitFlowEdge]) -> str:
@@ -107,8 +140,7 @@ def canvas_ui(data: dict[str, Any], layout: dict[str, tuple[float, float]], anal
     entry = (data.get("workload") or {}).get("entry")
     nodes = [_flow_node(name, node if isinstance(node, dict) else {}, layout.get(name, (40.0, 40.0)), analysis, entry)
              for name, node in design_nodes.items()]
-    edges = [_flow_edge(i, e) for i, e in enumerate(data.get("edges") or [])
-             if isinstance(e, dict) and e.get("from") in design_nodes and e.get("to") in design_nodes]
+    edges = flow_edges(data)
     picture = _picture(nodes, edges)
     seen = ss.get(f"{key}.seen", 0)
     push = ss.get(f"{key}.picture") != picture

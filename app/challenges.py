@@ -20,6 +20,7 @@ from sandbox.challenges import design as solution_of, grade as grade_design
 from sandbox.store import Progress
 
 from app import state, widgets
+from app.text import md
 
 
 def _stars(n: int) -> str:
@@ -119,7 +120,7 @@ def show_grade(g: dict[str, Any]) -> None:
         st.error(f"**Not yet** (score {g['score']}/100): the design below misses what is marked ✗.",
                  icon=":material/cancel:")
     for v in g.get("violations") or []:
-        st.warning(f"Rule broken: {v}", icon=":material/block:")
+        st.warning(f"Rule broken: {md(v)}", icon=":material/block:")
     rows = [{"objective": o["objective"], "result": "✓ pass" if o["passed"] else "✗ fail",
              "mean": o["value"], "worst run": o["worst"],
              "runs": ", ".join("—" if v is None else f"{v:,.4g}" for v in o["runs"])} for o in g["objectives"]]
@@ -167,7 +168,7 @@ def show_lesson(challenge_id: str, scenario: sandbox.Scenario, passed: bool) -> 
         sol = edit.challenge_design(dict(state.campaign())[challenge_id], "solution")
         st.code(edit.to_yaml({"nodes": sol["nodes"], "edges": sol.get("edges", [])}), language="yaml", wrap_lines=True)
     with right:
-        st.graphviz_chart(sandbox.to_dot(solution), width="stretch")
+        widgets.diagram_chart(lambda: sandbox.to_dot(solution), width="stretch")
     if st.button("Open the solution in the builder", key=f"open_solution.{challenge_id}"):
         _open(challenge_id, "solution")
         st.switch_page("app/build.py")
@@ -219,7 +220,7 @@ def show_challenge(challenge_id: str) -> None:
                 _open(challenge_id, "starter")
                 st.switch_page("app/build.py")
         else:
-            st.markdown(f"Your design: **{mine.name}**, changed {datetime.fromtimestamp(mine.updated):%d %b %H:%M}.")
+            st.markdown(f"Your design: **{md(mine.name)}**, changed {datetime.fromtimestamp(mine.updated):%d %b %H:%M}.")
             c1, c2 = st.columns(2)
             if c1.button("Open it in the builder", icon=":material/construction:", key=f"open_mine.{challenge_id}"):
                 _open(challenge_id, "mine")
@@ -238,7 +239,7 @@ def show_challenge(challenge_id: str) -> None:
 
 
 def page() -> None:
-    widgets.show_flash()
+    widgets.show_flash("challenges")
     st.title("Challenges", anchor=False)
     entries = state.campaign()
     if not entries:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from datetime import datetime
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
@@ -35,6 +36,7 @@ from sandbox.experiments import ComparisonResult, SweepResult, changed_name, par
 from sandbox.scenario import with_overrides
 
 from app import state, widgets
+from app.text import md
 
 MAX_RUNS = 20     # per design (compare) or per point (sweep): the app is for small experiments
 MAX_POINTS = 12   # sweep points
@@ -134,10 +136,9 @@ def _error(exc: sandbox.SandboxError) -> None:
     """A library error as a message, never a traceback."""
     problems = getattr(exc, "problems", None)
     if problems:
-        st.error("\n".join(f"- `{path}`: {reason}" if path else f"- {reason}" for path, reason in problems),
-                 icon=":material/error:")
+        st.error(widgets.problem_lines(problems), icon=":material/error:")
     else:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
 
 
 def _check_runs(n: int) -> None:
@@ -187,7 +188,8 @@ def _b_sources() -> dict[str, Callable[[], dict[str, Any]]]:
         out[f"Preset: {name}"] = lambda path=path: sandbox.load(path).to_dict()
     for rec in state.store().designs(state.workspace()):
         if rec.id != state.design_id():
-            out[f"Saved: {rec.name or 'Untitled design'} (#{rec.id})"] = lambda rec=rec: rec.data
+            out[f"Saved: {rec.name or 'Untitled design'} ({datetime.fromtimestamp(rec.updated):%d %b %H:%M:%S})"] = \
+                lambda rec=rec: rec.data
     return out
 
 
@@ -278,7 +280,7 @@ def show_compare(data: dict[str, Any]) -> ComparisonResult | None:
         _error(exc)
         return None
     _changed_caption(slot, data)
-    st.markdown(f"**A** = {result.a.scenario}  \n**B** = {result.b.scenario}")
+    st.markdown(f"**A** = {md(result.a.scenario)}  \n**B** = {md(result.b.scenario)}")
     st.success(f"**Verdict:** {result.verdict}", icon=":material/gavel:")
     header, rows = result.table()
     st.dataframe([dict(zip(header, row)) for row in rows], hide_index=True)
@@ -378,10 +380,10 @@ def review_ui(data: dict[str, Any], compared: bool, swept: bool) -> None:
 
 
 def page() -> None:
-    widgets.show_flash()
+    widgets.show_flash("experiments")
     data = state.design()
     st.title("Experiments", anchor=False)
-    st.caption(f"Design: **{data.get('name') or 'Untitled design'}**. Many runs under different seeds, each figure "
+    st.caption(f"Design: **{md(data.get('name') or 'Untitled design')}**. Many runs under different seeds, each figure "
                f"a mean with its 95% interval; runs go one after another on this server, so keep them small.")
     problems = edit.problems(data)
     if problems:

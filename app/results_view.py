@@ -1,18 +1,24 @@
 """Showing a run: headline figures, charts over time, the diagram, failures, traces, theory.
 
 Every function here takes :class:`sandbox.Results` (and the scenario) and
-draws; none computes anything the library does not already give.
+draws; none computes anything the library does not already give. Each view is
+drawn on its own (:func:`guarded`): one that fails shows an error in its place,
+and the others are drawn as usual.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any, Callable
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 import sandbox
+
+from app import widgets
+from app.text import md
 
 
 def _ms(x: float) -> str:
@@ -115,7 +121,8 @@ def show_nodes_over_time(r: sandbox.Results) -> None:
 
 def show_diagram(scenario: sandbox.Scenario, r: sandbox.Results) -> None:
     """The architecture coloured by utilization, the bottleneck marked, with its sentence."""
-    st.graphviz_chart(sandbox.to_dot(scenario, r))
+    if not widgets.diagram_chart(lambda: sandbox.to_dot(scenario, r)):
+        return
     st.caption("Green is idle, yellow busy, red saturated; the bottleneck has a thick red border: "
                f"{r.bottleneck.why}.")
 
@@ -189,20 +196,22 @@ def show_theory(r: sandbox.Results) -> None:
     st.caption("Theory: traffic equations, then M/M/c waits scaled for the service-time spread (Allen-Cunneen).")
 
 
+def guarded(view: Callable[..., None], *args: Any) -> None:
+    """Draw one view; if it fails, say so in its place instead of stopping the page."""
+    try:
+        view(*args)
+    except Exception as exc:  # noqa: BLE001 - any failure of one view must leave the others drawn
+        st.error(f"This view could not be drawn: {md(type(exc).__name__)}: {md(exc, limit=300)}",
+                 icon=":material/error:")
+
+
 def show_results(scenario: sandbox.Scenario, r: sandbox.Results) -> None:
-    """Everything about one run."""
-    show_headline(r)
-    show_bottleneck(r)
-    tabs = st.tabs(["Latency", "Nodes over time", "Architecture", "Failures", "Traces", "Theory vs simulation"])
-    with tabs[0]:
-        show_latency(r)
-    with tabs[1]:
-        show_nodes_over_time(r)
-    with tabs[2]:
-        show_diagram(scenario, r)
-    with tabs[3]:
-        show_failures(r)
-    with tabs[4]:
-        show_traces(r)
-    with tabs[5]:
-        show_theory(r)
+    """Everything about one run, each view on its own."""
+    guarded(show_headline, r)
+    guarded(show_bottleneck, r)
+    views = [("Latency", show_latency, (r,)), ("Nodes over time", show_nodes_over_time, (r,)),
+             ("Architecture", show_diagram, (scenario, r)), ("Failures", show_failures, (r,)),
+             ("Traces", show_traces, (r,)), ("Theory vs simulation", show_theory, (r,))]
+    for tab, (_, view, args) in zip(st.tabs([label for label, _, _ in views]), views):
+        with tab:
+            guarded(view, *args)

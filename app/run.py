@@ -20,6 +20,7 @@ import sandbox
 from sandbox import edit
 
 from app import results_view, state, widgets
+from app.text import md
 
 
 @dataclass(frozen=True)
@@ -84,25 +85,28 @@ def run(data: dict[str, Any], req: RunRequest) -> None:
     problems = edit.problems(run_data)
     if problems:
         st.error("These run settings make the design invalid:\n\n"
-                 + "\n".join(f"- `{p.replace('workload.', '')}`: {r}" for p, r in problems), icon=":material/error:")
+                 + widgets.problem_lines([(p.replace("workload.", ""), r) for p, r in problems]),
+                 icon=":material/error:")
         return
     text = sandbox.from_dict(run_data).to_yaml()
     try:
         results = _results(text, req.seed)
     except sandbox.SimulationError as exc:
-        st.error(f"**The run was stopped: {exc}.** Nothing was recorded; the results below, if any, are from an "
+        st.error(f"**The run was stopped: {md(exc)}.** Nothing was recorded; the results below, if any, are from an "
                  "earlier run.", icon=":material/timer_off:")
         return
     st.session_state["run"] = {"yaml": text, "seed": req.seed, "design": edit.to_yaml(data)}
-    state.store().add_run(state.workspace(), state.design_id(), str(data.get("name") or "Untitled design"), text,
-                          req.seed, _summary(results, req))
+    not_kept = state.record_run(str(data.get("name") or "Untitled design"), text, req.seed, _summary(results, req))
+    if not_kept:
+        st.warning(f"This run is shown but not kept in the history: {md(not_kept)}.", icon=":material/history:")
 
 
 def show_run(data: dict[str, Any]) -> None:
     """The run shown: the last one asked for, else this design's latest from the history."""
     slot = st.session_state.get("run")
     if slot is None:
-        last = state.store().runs(state.workspace(), limit=1, design_id=state.design_id())
+        saved = state.design_id()
+        last = state.store().runs(state.workspace(), limit=1, design_id=saved) if saved is not None else []
         if not last:
             st.info("Choose the workload above and press **Run simulation**.", icon=":material/play_circle:")
             return
@@ -112,7 +116,7 @@ def show_run(data: dict[str, Any]) -> None:
         scenario = sandbox.loads(slot["yaml"], source="<run>")
         results = _results(slot["yaml"], slot["seed"])
     except sandbox.SandboxError as exc:
-        st.error(f"The last run cannot be shown again: {exc}", icon=":material/error:")
+        st.error(f"The last run cannot be shown again: {md(exc)}", icon=":material/error:")
         return
     if slot.get("design") is not None and slot["design"] != edit.to_yaml(data):
         st.caption("The design has changed since this run; run it again to see the effect.")
@@ -141,10 +145,10 @@ def show_history() -> None:
 
 
 def page() -> None:
-    widgets.show_flash()
+    widgets.show_flash("run")
     data = state.design()
     st.title("Run and results", anchor=False)
-    st.caption(f"Design: **{data.get('name') or 'Untitled design'}**")
+    st.caption(f"Design: **{md(data.get('name') or 'Untitled design')}**")
     problems = edit.problems(data)
     if problems:
         widgets.show_problems(problems)

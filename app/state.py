@@ -3,15 +3,26 @@
 The few explicit session keys live here and are initialised in one place
 (:func:`init`): the workspace id (also kept in the page address as ``?w=``, so
 a reload finds the same work), the current design (plain scenario data, its
-canvas layout, the challenge it answers) and a revision counter that widget
-keys carry, so that widgets show fresh values after the design is replaced.
-Every change is written through to the SQLite store (:mod:`sandbox.store`).
-Simulation results are never stored in the session: they are cached by
+canvas layout, the challenge it answers, the stored version it was loaded at)
+and a revision counter that widget keys carry, so that widgets show fresh
+values after the design is replaced.
+
+Workspace ids are minted here (:func:`sandbox.store.new_workspace_id`); an id
+in the address is used only when the store holds it, so nobody can pick one.
+Nothing is stored for a visitor until they change something: a new workspace's
+empty design, and a design opened from a share link, live in the session until
+the first edit saves them. Every change is then written through to the SQLite
+store (:mod:`sandbox.store`), conditionally on the version this session loaded,
+so a second tab's save is never silently overwritten: the stored design is
+reloaded instead, and the visitor told. A message for the visitor (:func:`flash`)
+stays until their next edit, until they dismiss it, or until they go to another
+page. Simulation results are never stored in the session: they are cached by
 scenario YAML text and seed (:func:`simulate_cached`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from pathlib import Path
@@ -22,11 +33,15 @@ import streamlit as st
 import sandbox
 from sandbox import edit, share
 from sandbox.challenges import CAMPAIGN_DIR
-from sandbox.store import Store, StoredDesign, default_path, new_workspace_id, valid_workspace_id
+from sandbox.store import (StaleDesign, Store, StoredDesign, StoreLimit, StoreUnavailable, default_path,
+                           new_workspace_id, valid_workspace_id)
+
+from app.text import md
 
 PRESETS_DIR = CAMPAIGN_DIR.parent
 _EXPERIMENT_KEYS = ("exp_compare", "exp_sweep", "exp_review")  # what the Experiments page was asked to run
-_DESIGN_KEYS = ("design_id", "design", "layout", "challenge", "run", "sel_node", "sel_edge") + _EXPERIMENT_KEYS
+_DESIGN_KEYS = ("design_id", "design", "layout", "challenge", "version", "shared", "run", "sel_node",
+                "sel_edge", "flash") + _EXPERIMENT_KEYS
 
 
 # ── configuration ────────────────────────────────────────────────────────────
@@ -51,8 +66,18 @@ def _open_store(path: str) -> Store:
 
 
 def store() -> Store:
-    """The SQLite store ($SANDBOX_DB, else .sandbox/app.db)."""
+    """The SQLite store ($SANDBOX_DB, else .sandbox/app.db); StoreUnavailable when it cannot be opened."""
     return _open_store(str(default_path()))
+
+
+def store_problem() -> str | None:
+    """Why the store cannot be opened, in one plain sentence naming the variable and the path; None when it can."""
+    try:
+        store()
+    except StoreUnavailable as exc:
+        where = f"SANDBOX_DB={exc.path}" if os.environ.get("SANDBOX_DB") else f"The app's database {exc.path}"
+        return f"{where} cannot be opened: {exc.reason}; set SANDBOX_DB to a writable file path."
+    return None
 
 
 # ── cached computations (keyed by text, never by session) ────────────────────
@@ -91,10 +116,14 @@ def simulate_cached(scenario_yaml: str, seed: int, progress: Callable[[float], N
         pool.shutdown(wait=False)  # a stopped script leaves the run to finish within its wall-time limit
 
 
+def analyse_cached(scenario: sandbox.Scenario) -> sandbox.Analysis:
+    """The back-of-envelope analysis of a valid scenario, cached by its plain data (nothing is parsed again)."""
+    return _analyse(json.dumps(scenario.to_dict(), sort_keys=True), scenario)
+
+
 @st.cache_data(max_entries=500, show_spinner=False)
-def analyse_cached(scenario_yaml: str) -> sandbox.Analysis:
-    """The back-of-envelope analysis of a valid scenario, cached by its YAML text."""
-    return sandbox.analyse(sandbox.loads(scenario_yaml, source="<design>"))
+def _analyse(key: str, _scenario: sandbox.Scenario) -> sandbox.Analysis:
+    return sandbox.analyse(_scenario)
 
 
 @st.cache_data(show_spinner=False)
@@ -125,62 +154,90 @@ def challenge_scenario(challenge_id: str) -> sandbox.Scenario | None:
 # ── the session ──────────────────────────────────────────────────────────────
 
 def init() -> None:
-    """Set up the session: workspace from the address, a shared design, the current design."""
+    """Set up the session: the workspace from the address, a shared design, the current design."""
     ss = st.session_state
     ws = _workspace()
     if ss.get("workspace") != ws:
         for key in _DESIGN_KEYS:
             ss.pop(key, None)
         ss["workspace"] = ws
+        store().touch(ws)  # a visit is use: an existing workspace expires counting from now
     ss.setdefault("rev", 0)
+    ss.setdefault("serial", 0)
     token = st.query_params.get("design")
-    if token:
-        del st.query_params["design"]
+    if token and token != ss.get("shared"):
         _open_shared(token)
     if "design_id" not in ss:
         current = store().current_design(ws)
         if current is None:
-            current = store().create_design(ws, edit.empty_design(), {})
-        _adopt(current)
+            _take(edit.empty_design(), {}, None, None, None)  # stored at the first change, not before
+        else:
+            _adopt(current)
 
 
 def _workspace() -> str:
+    """This session's workspace: its own, else one in the address that the store holds, else a new one."""
     ss = st.session_state
-    asked = st.query_params.get("w")
-    if valid_workspace_id(asked):
+    asked, own = st.query_params.get("w"), ss.get("workspace")
+    if own is not None and asked in (None, own):
+        ws = own
+    elif valid_workspace_id(asked) and store().workspace_exists(asked):
         ws = asked
-    elif valid_workspace_id(ss.get("workspace")):
-        ws = ss["workspace"]
     else:
-        ws = new_workspace_id()
-    if st.query_params.get("w") != ws:
+        ws = own or new_workspace_id()
+    if asked != ws:
         st.query_params["w"] = ws
     return ws
 
 
 def _open_shared(token: str) -> None:
+    """Show the design a share link holds; it is stored (and the link leaves the address) at the first change."""
+    st.session_state["shared"] = token
     try:
         data, layout = share.decode(token)
     except sandbox.ScenarioError as exc:
-        flash("error", f"The share link could not be opened: {exc.problems[0][1]}.")
+        del st.query_params["design"]
+        reasons = "; ".join(md(f"{path}: {reason}" if path else reason) for path, reason in exc.problems[:5])
+        flash("error", f"The share link could not be opened: {reasons}.")
         return
-    open_new(data, layout or edit.auto_layout(data))
-    flash("success", f"Opened the shared design “{data.get('name') or 'Untitled design'}”.")
+    _take(data, layout, None, None, None)
+    flash("success", f"Opened the shared design “{md(data.get('name') or 'Untitled design')}”. "
+                     "It is saved in your workspace as soon as you change it.")
 
 
 def _adopt(record: StoredDesign) -> None:
+    """Make a stored design current; what an older version stored in a shape this one cannot draw is left out."""
+    data, problems = share.drawable(record.data)
+    if problems:
+        lines = "; ".join(md(f"{path}: {reason}" if path else reason) for path, reason in problems[:8])
+        flash("warning", f"Parts of this saved design could not all be read and are left out: {lines}. "
+                         "Your next change saves it without them.")
+    _take(data, record.layout, record.id, record.version, record.challenge)
+
+
+def _take(data: dict[str, Any], layout: dict[str, tuple[float, float]], design_id: int | None,
+          version: int | None, challenge: str | None) -> None:
     ss = st.session_state
-    layout = dict(record.layout)
-    missing = [n for n in (record.data.get("nodes") or {}) if n not in layout]
+    layout = dict(layout)
+    missing = [n for n in (data.get("nodes") or {}) if n not in layout]
     if missing:  # a design from a file or a link: lay out what has no position
-        auto = edit.auto_layout(record.data)
+        auto = edit.auto_layout(_layout_input(data))
         layout.update({n: auto[n] for n in missing})
-    ss["design_id"], ss["design"], ss["layout"], ss["challenge"] = record.id, record.data, layout, record.challenge
-    for key in ("run", *_EXPERIMENT_KEYS):
+    ss["design_id"], ss["version"], ss["challenge"] = design_id, version, challenge
+    ss["design"], ss["layout"] = data, layout
+    for key in ("run", "sel_edge", "sel_node", *_EXPERIMENT_KEYS):
         ss.pop(key, None)
-    ss.pop("sel_edge", None)
-    ss.pop("sel_node", None)
     ss["rev"] = ss.get("rev", 0) + 1
+    ss["serial"] = ss.get("serial", 0) + 1
+
+
+def _layout_input(data: dict[str, Any]) -> dict[str, Any]:
+    """The part of a (possibly invalid) design that auto_layout can read: calls and an entry that are names."""
+    nodes = data.get("nodes") or {}
+    entry = (data.get("workload") or {}).get("entry")
+    edges = [e for e in data.get("edges") or []
+             if isinstance(e, dict) and isinstance(e.get("from"), str) and isinstance(e.get("to"), str)]
+    return {"nodes": nodes, "edges": edges, "workload": {"entry": entry if isinstance(entry, str) else None}}
 
 
 def workspace() -> str:
@@ -196,7 +253,8 @@ def layout() -> dict[str, tuple[float, float]]:
     return st.session_state["layout"]
 
 
-def design_id() -> int:
+def design_id() -> int | None:
+    """The current design's id in the store; None until its first change stores it."""
     return st.session_state["design_id"]
 
 
@@ -209,6 +267,11 @@ def rev() -> int:
     return st.session_state["rev"]
 
 
+def canvas_key() -> str:
+    """The canvas component's key: a new canvas for each design made current, the same one while it is edited."""
+    return f"canvas-{st.session_state['serial']}"
+
+
 def widget_key(path: str) -> str:
     """A widget key for a design field; it changes whenever the design is replaced."""
     return f"f{rev()}|{path}"
@@ -219,22 +282,59 @@ def update(data: dict[str, Any] | None = None, layout: dict[str, tuple[float, fl
     """Change the current design (and/or its layout) and save it.
 
     `structural` renews every field widget (after renames, removals, replacements).
+    A change of the design itself is the visitor's next action, so it ends the message shown.
     """
     ss = st.session_state
     if data is not None:
         ss["design"] = data
+        clear_flash()
     if layout is not None:
         ss["layout"] = layout
     if structural:
         ss["rev"] += 1
-    store().save_design(workspace(), design_id(), ss["design"], ss["layout"])
+    save()
+
+
+def save() -> None:
+    """Write the session's design to the store: the first time as a new design, then only over the version
+    this session loaded. When another tab saved it since, the stored design is shown instead, and the visitor
+    told; nothing is overwritten either way."""
+    ss = st.session_state
+    try:
+        if ss["design_id"] is None:
+            record = store().create_design(workspace(), ss["design"], ss["layout"], ss.get("challenge"))
+            ss["design_id"], ss["version"] = record.id, record.version
+            st.query_params.pop("design", None)  # the link's design is now this workspace's own
+        else:
+            ss["version"] = store().save_design(workspace(), ss["design_id"], ss["design"], ss["layout"],
+                                                expected_version=ss["version"])
+    except StaleDesign:
+        record = store().design(workspace(), ss["design_id"])
+        if record is not None:
+            _adopt(record)
+        flash("warning", "**Another tab changed this design** since this page loaded it, so your last edit was "
+                         "not saved. This is the design as that tab saved it; make the change again if you still "
+                         "want it.")
+    except KeyError:  # deleted in another tab: keep this copy, as a new design
+        ss["design_id"] = None
+        save()
+        flash("warning", "This design was deleted in another tab; your copy is saved as a new design.")
+    except StoreLimit as exc:
+        flash("error", f"**Your last change was not saved:** {md(exc)}.")
 
 
 def open_new(data: dict[str, Any], layout: dict[str, tuple[float, float]] | None = None,
-             challenge: str | None = None) -> None:
-    """Store a new design and make it current."""
-    _adopt(store().create_design(workspace(), data, layout if layout is not None else edit.auto_layout(data),
-                                 challenge))
+             challenge: str | None = None) -> bool:
+    """Store a new design and make it current; False (and a message) when the workspace has no room."""
+    try:
+        record = store().create_design(workspace(), data,
+                                       layout if layout is not None else edit.auto_layout(_layout_input(data)),
+                                       challenge)
+    except StoreLimit as exc:
+        flash("error", f"**No new design was made:** {md(exc)}.")
+        return False
+    _adopt(record)
+    return True
 
 
 def open_saved(saved_id: int) -> None:
@@ -247,6 +347,54 @@ def open_saved(saved_id: int) -> None:
     _adopt(record)
 
 
+def delete_saved(saved_id: int) -> None:
+    """Remove a saved design of this workspace; when it is the current one, the newest left becomes current."""
+    record = store().design(workspace(), saved_id)
+    if record is None:
+        return
+    store().delete_design(workspace(), saved_id)
+    if saved_id == design_id():
+        current = store().current_design(workspace())
+        if current is None:
+            _take(edit.empty_design(), {}, None, None, None)
+        else:
+            store().set_current(workspace(), current.id)
+            _adopt(current)
+    flash("success", f"Deleted the saved design “{md(record.name, limit=80)}”.")
+
+
+def record_run(name: str, scenario_yaml: str, seed: int, summary: dict[str, Any]) -> str | None:
+    """Add a run to this workspace's history (storing the design first if it was never saved);
+    why it could not be kept, or None."""
+    if design_id() is None:
+        save()
+    try:
+        store().add_run(workspace(), design_id(), name, scenario_yaml, seed, summary)
+    except StoreLimit as exc:
+        return str(exc)
+    return None
+
+
+# ── messages ─────────────────────────────────────────────────────────────────
+
 def flash(kind: str, text: str) -> None:
-    """A message shown once, at the top of the next page drawn."""
-    st.session_state["flash"] = (kind, text)
+    """A message (Markdown, user text in it escaped) shown at the top of the page until the visitor's next
+    edit, until dismissed, or until another page is shown: never lost to a rerun nobody asked for."""
+    st.session_state["flash"] = {"kind": kind, "text": text, "page": None}
+
+
+def clear_flash() -> None:
+    st.session_state.pop("flash", None)
+
+
+def current_flash(page: str) -> tuple[str, str] | None:
+    """The message to show on `page` (kind, text), if any: it belongs to the first page that shows it."""
+    msg = st.session_state.get("flash")
+    if not msg:
+        return None
+    if msg["page"] is None:
+        msg["page"] = page
+    elif msg["page"] != page:
+        clear_flash()
+        return None
+    return msg["kind"], msg["text"]

@@ -4,37 +4,62 @@ A *field* widget shows one field of the current design (``nodes.web.workers``)
 and writes a change back through :func:`sandbox.edit.set_field` in its
 callback, before the page is drawn again, so the problems and the analysis the
 page shows are always those of what is on screen. Each field shows, right under
-it, the validation problems whose path is its own.
+it, the validation problems whose path is its own. Problems quote what the
+design holds, so their text is escaped (:mod:`app.text`) before Streamlit
+renders it as Markdown.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from typing import Any, Callable, Sequence
 
 import streamlit as st
 
 from sandbox import edit
+from sandbox.diagram import to_svg
 
 from . import state
+from .text import code, md
 
 Problems = list[tuple[str, str]]
 PROGRESS_AFTER_S = 0.4  # a run shorter than this shows no progress bar
 
 
-def show_flash() -> None:
-    """The one-off message left by the previous action, if any."""
-    msg = st.session_state.pop("flash", None)
-    if msg:
-        kind, text = msg
-        {"error": st.error, "success": st.success, "warning": st.warning}.get(kind, st.info)(text)
+ALERTS = {"error": st.error, "success": st.success, "warning": st.warning, "info": st.info}
+
+
+def show_flash(page: str) -> None:
+    """The message left by the visitor's last action, with a button to dismiss it (see state.flash)."""
+    msg = state.current_flash(page)
+    if msg is None:
+        return
+    kind, text = msg
+    with st.container(horizontal=True, vertical_alignment="center"):
+        ALERTS.get(kind, st.info)(text)
+        st.button("Dismiss", key="flash_dismiss", type="tertiary", icon=":material/close:",
+                  on_click=state.clear_flash, help="hide this message")
+
+
+MAX_PROBLEMS_LISTED = 30
+
+
+def problem_lines(problems: Problems) -> str:
+    """Problems as a Markdown list, one a line (at most MAX_PROBLEMS_LISTED): the path in a code span, the reason
+    as text."""
+    lines = [f"- {code(p)}: {md(r)}" if p else f"- {md(r)}" for p, r in problems[:MAX_PROBLEMS_LISTED]]
+    if len(problems) > MAX_PROBLEMS_LISTED:
+        lines.append(f"- and {len(problems) - MAX_PROBLEMS_LISTED:,} more")
+    return "\n".join(lines)
 
 
 def show_field_problems(problems: Problems, path: str, prefix: bool = False) -> None:
     """Problems at `path` (or under it, with `prefix`), right where the field is."""
     for where, reason in problems:
         if where == path or (prefix and where.startswith(path + ".")):
-            st.error(reason if where == path else f"{where.removeprefix(path + '.')}: {reason}", icon=":material/error:")
+            st.error(md(reason if where == path else f"{where.removeprefix(path + '.')}: {reason}"),
+                     icon=":material/error:")
 
 
 def show_problems(problems: Problems) -> None:
@@ -42,8 +67,8 @@ def show_problems(problems: Problems) -> None:
     if not problems:
         return
     noun = "problem" if len(problems) == 1 else "problems"
-    lines = "\n".join(f"- `{p}`: {r}" if p else f"- {r}" for p, r in problems)
-    st.error(f"**{len(problems)} {noun} to fix before this design can run**\n\n{lines}", icon=":material/error:")
+    st.error(f"**{len(problems)} {noun} to fix before this design can run**\n\n{problem_lines(problems)}",
+             icon=":material/error:")
 
 
 def _write(path: str, key: str, integer: bool, keep_none: bool) -> None:
@@ -100,6 +125,36 @@ def text_field(label: str, path: str, value: Any, problems: Problems, *, help: s
     st.text_input(label, value="" if value is None else str(value), key=key, help=help,
                   on_change=_write, args=(path, key, False, False))
     show_field_problems(problems, path)
+
+
+@st.cache_data(max_entries=100, show_spinner=False)
+def _dot_error(dot: str) -> str | None:
+    """Why Graphviz cannot draw `dot`, or None; unknown (None) without the `dot` program to ask."""
+    if shutil.which("dot") is None:
+        return None
+    try:
+        to_svg(dot)
+    except Exception as exc:  # noqa: BLE001 - to_svg says why in its message
+        return str(exc)
+    return None
+
+
+def diagram_chart(make_dot: Callable[[], str], **chart: Any) -> bool:
+    """A Graphviz diagram, or an error saying why it cannot be drawn (never a blank chart); True when drawn.
+
+    The browser draws DOT silently or not at all, so the DOT is first drawn here
+    by Graphviz (cached by its text) when Graphviz is installed.
+    """
+    try:
+        dot = make_dot()
+        problem = _dot_error(dot)
+    except Exception as exc:  # noqa: BLE001 - a diagram that cannot be made must not stop the page
+        problem = f"{type(exc).__name__}: {exc}"
+    if problem:
+        st.error(f"The architecture diagram could not be drawn: {md(problem, limit=300)}", icon=":material/error:")
+        return False
+    st.graphviz_chart(dot, **chart)
+    return True
 
 
 class ProgressBar:

@@ -7,13 +7,14 @@ Runs are kept short (tens of simulated seconds) so the suite stays quick.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from sandbox import edit, share
-from sandbox.store import Store
+from sandbox.store import Store, new_workspace_id
 
 from .conftest import APP, ROOT
 SMALL = {"name": "Small API",
@@ -32,13 +33,16 @@ def app(workspace: str | None = None, **query: str) -> AppTest:
     return at.run()
 
 
-def with_design(db: Path, data: dict, workspace: str = "ws-test") -> AppTest:
+def with_design(db: Path, data: dict, workspace: str | None = None) -> AppTest:
+    """A workspace (minted as the server would) holding `data` as its current design, opened."""
+    workspace = workspace or new_workspace_id()
     Store(db).create_design(workspace, data)
     return app(workspace)
 
 
 def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    """The text of elements as shown: user text in them is written as character references (app.text.md)."""
+    return "\n".join(html.unescape(str(e.value)) for e in elements)
 
 
 def field(at: AppTest, path: str):
@@ -147,7 +151,10 @@ def test_a_share_link_reproduces_the_design_in_a_new_workspace(db: Path) -> None
     assert not at.exception
     assert at.session_state["design"] == SMALL and at.session_state["layout"]["db"] == (300.0, 20.0)
     assert "Opened the shared design" in texts(at.success)
+    assert "design" in at.query_params and Store(db).designs(at.session_state["workspace"]) == []  # not yet stored
+    button(at, "Cache").click().run()  # the first change stores it, and the link leaves the address
     assert "design" not in at.query_params
+    assert list(Store(db).current_design(at.session_state["workspace"]).data["nodes"]) == ["api", "db", "cache"]
 
 
 def test_a_broken_share_link_is_refused(db: Path) -> None:
@@ -175,7 +182,7 @@ def test_run_page_loads_and_a_run_shows_its_figures(db: Path) -> None:
     assert set(figures) >= {"p50 latency", "p99 latency", "Throughput", "Error rate", "Goodput", "Cost per hour"}
     assert figures["Error rate"] == "0.00%" and figures["Cost per hour"] == "$0.50"  # service 0.10 + database 0.40
     assert "Bottleneck: api" in texts(at.info)
-    runs = Store(db).runs("ws-test")
+    runs = Store(db).runs(at.session_state["workspace"])
     assert len(runs) == 1 and runs[0].seed == 0
 
 
@@ -185,7 +192,7 @@ def test_a_run_that_hits_a_limit_says_so(db: Path, monkeypatch: pytest.MonkeyPat
     button(at, "Run simulation").click().run()
     assert not at.exception
     assert "The run was stopped" in texts(at.error) and "this server allows 500" in texts(at.error)
-    assert Store(db).runs("ws-test") == []
+    assert Store(db).runs(at.session_state["workspace"]) == []
 
 
 def test_run_page_with_an_invalid_design_lists_its_problems(db: Path) -> None:
@@ -207,7 +214,7 @@ def test_load_patterns_run(db: Path) -> None:
 # ── Challenges ───────────────────────────────────────────────────────────────
 
 def test_challenges_page_grades_the_starter_then_a_passing_design(db: Path) -> None:
-    at = app("ws-player").switch_page("app/challenges.py").run()
+    at = app().switch_page("app/challenges.py").run()
     assert not at.exception
     assert "Scale out" in texts(at.header)
     assert "Our product page went viral" in texts(at.markdown)
@@ -238,7 +245,7 @@ def test_challenges_page_grades_the_starter_then_a_passing_design(db: Path) -> N
     assert not at.exception
     assert "Passed" in texts(at.success)
     assert "The lesson" in texts(at.markdown)
-    progress = Store(db).progress("ws-player", "01_scale_out")
+    progress = Store(db).progress(at.session_state["workspace"], "01_scale_out")
     assert progress.passed and progress.stars >= 2 and progress.hints == 1
 
 
@@ -255,8 +262,9 @@ def test_the_progress_bar_shows_and_a_cached_run_replays_cleanly(db: Path, monke
 
 def test_in_a_challenge_the_palette_allows_only_its_kinds_and_copies_its_templates(db: Path) -> None:
     path = ROOT / "scenarios" / "challenges" / "04_read_replicas.yaml"
-    Store(db).create_design("ws-replicas", edit.challenge_design(path), challenge="04_read_replicas")
-    at = app("ws-replicas")
+    ws = new_workspace_id()
+    Store(db).create_design(ws, edit.challenge_design(path), challenge="04_read_replicas")
+    at = app(ws)
     assert button(at, "Service").disabled and not button(at, "Database").disabled
     button(at, "Database").click().run()
     d = at.session_state["design"]
@@ -293,8 +301,9 @@ def test_every_example_scenario_opens_in_the_builder_with_its_analysis(db: Path,
 
 @pytest.mark.parametrize("path", CHALLENGES, ids=lambda p: p.stem)
 def test_every_challenge_starter_opens_in_the_builder_within_its_rules(db: Path, path: Path) -> None:
-    Store(db).create_design("ws-ch", edit.challenge_design(path), challenge=path.stem)
-    at = app("ws-ch")
+    ws = new_workspace_id()
+    Store(db).create_design(ws, edit.challenge_design(path), challenge=path.stem)
+    at = app(ws)
     assert not at.exception
     assert "Challenge:" in texts(at.markdown)
     assert not [w for w in at.warning if "was changed" in str(w.value) or "was added" in str(w.value)]

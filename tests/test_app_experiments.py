@@ -7,6 +7,7 @@ are tiny (20 simulated seconds at 50 requests/s, 2 runs) so the file stays quick
 
 from __future__ import annotations
 
+import html
 import io
 import zipfile
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sandbox.store import Store
+from sandbox.store import Store, new_workspace_id
 
 from .conftest import APP, ROOT
 SMALL = {"name": "Small API",
@@ -24,7 +25,8 @@ SMALL = {"name": "Small API",
          "edges": [{"from": "api", "to": "db"}]}
 
 
-def experiments(db: Path, data: dict = SMALL, workspace: str = "ws-exp") -> AppTest:
+def experiments(db: Path, data: dict = SMALL, workspace: str | None = None) -> AppTest:
+    workspace = workspace or new_workspace_id()
     Store(db).create_design(workspace, data)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["w"] = workspace
@@ -33,7 +35,8 @@ def experiments(db: Path, data: dict = SMALL, workspace: str = "ws-exp") -> AppT
 
 
 def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    """The text of elements as shown: user text in them is written as character references (app.text.md)."""
+    return "\n".join(html.unescape(str(e.value)) for e in elements)
 
 
 def widget(at: AppTest, kind: str, key: str):
