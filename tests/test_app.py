@@ -42,7 +42,7 @@ def with_design(db: Path, data: dict, workspace: str | None = None) -> AppTest:
 
 def texts(elements) -> str:
     """The text of elements as shown: user text in them is written as character references (app.text.md)."""
-    return "\n".join(html.unescape(str(e.value)) for e in elements)
+    return "\n".join(html.unescape(str(e.value)).replace("\u2060", "") for e in elements)
 
 
 def field(at: AppTest, path: str):

@@ -26,7 +26,7 @@ def content(name: str, node: dict[str, Any]) -> str:
 
 def text_of(markdown: str) -> str:
     """What the content shows: character references decoded, line breaks as newlines."""
-    return html.unescape(markdown.replace("  \n", "\n"))
+    return html.unescape(markdown.replace("  \n", "\n")).replace("\u2060", "")  # md's invisible joiners
 
 
 def markup_in(markdown: str) -> list[str]:

@@ -36,7 +36,7 @@ def experiments(db: Path, data: dict = SMALL, workspace: str | None = None) -> A
 
 def texts(elements) -> str:
     """The text of elements as shown: user text in them is written as character references (app.text.md)."""
-    return "\n".join(html.unescape(str(e.value)) for e in elements)
+    return "\n".join(html.unescape(str(e.value)).replace("\u2060", "") for e in elements)
 
 
 def widget(at: AppTest, kind: str, key: str):

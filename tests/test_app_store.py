@@ -28,8 +28,9 @@ from .test_app import SMALL, app, button, field, with_design
 
 
 def plain(markdown: str) -> str:
-    """What a Markdown source shows as text: character references and backslash escapes undone."""
-    return re.sub(r"\\(.)", r"\1", html.unescape(markdown))
+    """What a Markdown source shows as text: character references, backslash escapes and the invisible word
+    joiners that keep text from becoming a link (app.text.md) undone."""
+    return re.sub(r"\\(.)", r"\1", html.unescape(markdown)).replace("\u2060", "")
 
 
 def shown(elements) -> str:
@@ -261,3 +262,39 @@ def test_a_message_does_not_follow_the_visitor_to_another_page(db: Path) -> None
     at = app(design="1not-a-real-link")
     at.switch_page("app/run.py").run()
     assert "The share link could not be opened" not in shown(at.error)
+
+
+# ── what keeps holding ───────────────────────────────────────────────────────
+
+def test_two_sessions_on_two_workspaces_see_only_their_own_runs(db: Path) -> None:
+    runs = {}
+    sessions = []
+    for rate in (40, 60):
+        at = with_design(db, {**SMALL, "name": f"At {rate}"}).switch_page("app/run.py").run()
+        [n for n in at.number_input if n.label == "Rate (requests/s)"][0].set_value(rate)
+        [n for n in at.number_input if n.label == "Duration (s)"][0].set_value(10)
+        sessions.append(at)
+    for at in sessions:  # both asked before either looks
+        button(at, "Run simulation").click().run()
+        assert not at.exception
+    for at, rate in zip(sessions, (40, 60)):
+        ws = at.session_state["workspace"]
+        runs[ws] = [r.summary["rate"] for r in Store(db).runs(ws)]
+        assert runs[ws] == [rate]
+        history = at.dataframe[-1].value
+        assert list(history["rate"]) == [rate] and list(history["design"]) == [f"At {rate}"]
+    assert len(runs) == 2
+
+
+def test_negative_values_and_nan_are_refused(db: Path) -> None:
+    at = with_design(db, SMALL)
+    at.selectbox(key="sel_node").set_value("db").run()
+    field(at, "nodes.db.workers").set_value(-3).run()
+    assert "must be at least 1, got -3" in shown(at.error)
+    opened = app(design=share.encode({**SMALL, "workload": {**SMALL["workload"], "rate_rps": -5}}))
+    assert "must be more than 0" in shown(opened.error)
+    body = json.dumps({"d": SMALL}).replace('"rate_rps": 50', '"rate_rps": NaN').encode()
+    import base64
+    import zlib
+    nan = app(design="1" + base64.urlsafe_b64encode(zlib.compress(body)).decode().rstrip("="))
+    assert "NaN or infinity" in shown(nan.error)
