@@ -142,9 +142,9 @@ def _visits(s: Scenario, rate: float = 0.0) -> dict[str, float]:
     idx = {n: i for i, n in enumerate(names)}
     e0 = np.zeros(len(names))
     e0[idx[s.workload.entry]] = 1.0
-    caps = {n: kind_of(node).admits_rps(node) for n, node in s.nodes.items()}
-    passing = {n: 1.0 for n, cap in caps.items() if cap is not None}
-    v = np.zeros(len(names))
+    caps = {n: cap for n, node in s.nodes.items() if (cap := kind_of(node).admits_rps(node)) is not None}
+    passing = {n: 1.0 for n in caps}
+    v: np.ndarray[Any, np.dtype[Any]] = np.zeros(len(names))
     for _ in range(1 + 3 * len(passing)):  # limiter caps settle in a few rounds
         P = np.zeros((len(names), len(names)))
         for i, e in enumerate(s.edges):
@@ -157,7 +157,7 @@ def _visits(s: Scenario, rate: float = 0.0) -> dict[str, float]:
             break
         for n in passing:
             offered = rate * v[idx[n]]
-            passing[n] = min(1.0, caps[n] / offered) if offered > 0 else 1.0  # type: ignore[operator]
+            passing[n] = min(1.0, caps[n] / offered) if offered > 0 else 1.0
     return {n: float(max(v[idx[n]], 0.0)) if math.isfinite(v[idx[n]]) else math.inf for n in names}
 
 

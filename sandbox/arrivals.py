@@ -33,35 +33,35 @@ def open_arrivals(env: Environment, workload: Workload, streams: Streams, start:
     profile = workload.profile
     if workload.arrival == "constant":
         while True:
-            rate = workload.rate_at(env._now)
+            rate = workload.rate_at(env.now)
             if rate <= 0:  # a trough of zero load: look again a little later
-                if env._now + _IDLE_STEP_S >= end:
+                if env.now + _IDLE_STEP_S >= end:
                     return
                 yield Timeout(env, _IDLE_STEP_S)
                 continue
-            gap = 1.0 / rate
-            if env._now + gap >= end:
+            spacing = 1.0 / rate
+            if env.now + spacing >= end:
                 return
-            yield Timeout(env, gap)
-            start(env._now)
+            yield Timeout(env, spacing)
+            start(env.now)
     peak = workload.peak_rate()
     gap = streams.sampler("arrivals", "exponential", 1.0 / peak)
     if profile is None:
         while True:
             dt = gap()
-            if env._now + dt >= end:
+            if env.now + dt >= end:
                 return
             yield Timeout(env, dt)
-            start(env._now)
+            start(env.now)
     keep = streams.sampler("arrivals:thinning", "random")
     rate_at = workload.rate_at
     while True:
         dt = gap()
-        if env._now + dt >= end:
+        if env.now + dt >= end:
             return
         yield Timeout(env, dt)
-        if keep() * peak < rate_at(env._now):
-            start(env._now)
+        if keep() * peak < rate_at(env.now):
+            start(env.now)
 
 
 def closed_loop_user(env: Environment, workload: Workload, think: Callable[[], float],
@@ -70,13 +70,13 @@ def closed_loop_user(env: Environment, workload: Workload, think: Callable[[], f
     end = workload.duration_s
     while True:
         pause = think()
-        if env._now + pause >= end:
+        if env.now + pause >= end:
             return
         if pause:
             yield Timeout(env, pause)
-        sent = env._now
+        sent = env.now
         yield from visit(sent)
-        if env._now == sent and not pause:
+        if env.now == sent and not pause:
             # a request answered in no time with no think time would loop forever at
             # one instant: a real request-think cycle takes at least a microsecond
             yield Timeout(env, _MIN_CYCLE_S)

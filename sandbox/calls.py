@@ -18,6 +18,11 @@ from .model import Model
 __all__ = ["RETRY_CAUSES", "Backoff", "CircuitBreaker", "Edge"]
 
 RETRY_CAUSES = ("timeout", "error", "down", "rejected", "rate_limited")
+RetryCause = Literal["timeout", "error", "down", "rejected", "rate_limited"]
+
+
+def _default_retry_on() -> list[RetryCause]:
+    return ["timeout", "error", "down", "rejected"]
 
 
 class Backoff(Model):
@@ -54,8 +59,7 @@ class Edge(Model):
     timeout_ms: float | None = Field(default=None, gt=0, description="the caller gives up after this; the callee's work goes on, wasted")
     retries: int = Field(default=0, ge=0, le=10, description="further attempts after a failed one")
     backoff: Backoff | None = Field(default=None, description="wait between attempts (default: none)")
-    retry_on: list[Literal["timeout", "error", "down", "rejected", "rate_limited"]] = Field(
-        default_factory=lambda: ["timeout", "error", "down", "rejected"], description="failure causes that are retried")
+    retry_on: list[RetryCause] = Field(default_factory=_default_retry_on, description="failure causes that are retried")
     circuit_breaker: CircuitBreaker | None = None
     hedge_after_ms: float | None = Field(default=None, gt=0, description="send a second copy if no answer by then")
 

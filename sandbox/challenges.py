@@ -20,19 +20,21 @@ import fnmatch
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .analysis import static_cost
 from .challenge_spec import Challenge, Objective, parse_metric
-from .engine import simulate
+from .engine import simulate as run_scenario
 from .errors import ScenarioError
 from .intervals import json_safe
 from .kinds import kind_of
 from .results import Results
 from .scenario import Scenario, from_dict, load
 
-__all__ = ["Grade", "ObjectiveResult", "PredictionResult", "grade", "design", "load_design", "campaign",
+__all__ = ["Grade", "ObjectiveResult", "PredictionResult", "grade", "design", "load_design", "campaign", "challenge_of",
            "check_constraints", "metric_value", "CAMPAIGN_DIR"]
+
+Simulate = Callable[[Scenario, int], Results]   # (design, seed) -> one run
 
 CAMPAIGN_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "challenges"
 _OPS = {"<=": lambda a, b: a <= b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b, ">": lambda a, b: a > b}
@@ -90,11 +92,11 @@ class Grade:
 
 def design(challenge: Scenario, which: str = "starter") -> Scenario:
     """The starter design (the file itself) or the reference solution, as a runnable scenario."""
-    _require_challenge(challenge)
+    ch = challenge_of(challenge)
     data = challenge.to_dict()
     data.pop("challenge")
     if which == "solution":
-        sol = challenge.challenge.solution.model_dump(mode="json", by_alias=True, exclude_none=True)
+        sol = ch.solution.model_dump(mode="json", by_alias=True, exclude_none=True)
         data["nodes"], data["edges"] = sol["nodes"], sol["edges"]
     elif which != "starter":
         raise ValueError(f"which must be 'starter' or 'solution', got {which!r}")
@@ -104,7 +106,7 @@ def design(challenge: Scenario, which: str = "starter") -> Scenario:
 def load_design(path: str | Path, challenge: Scenario) -> Scenario:
     """A player's design file: nodes and edges (name and workload, if present, must match)."""
     from . import yamlio
-    _require_challenge(challenge)
+    challenge_of(challenge)
     p = Path(path)
     data = yamlio.parse(yamlio.read_text(p), str(p))
     if not isinstance(data, dict) or "nodes" not in data:
@@ -120,9 +122,11 @@ def load_design(path: str | Path, challenge: Scenario) -> Scenario:
     return from_dict(merged, source=str(p))
 
 
-def _require_challenge(s: Scenario) -> None:
+def challenge_of(s: Scenario) -> Challenge:
+    """The challenge section of a challenge file; ScenarioError when it has none."""
     if s.challenge is None:
         raise ScenarioError(s.name, [("challenge", "this scenario has no challenge section")])
+    return s.challenge
 
 
 def _allowed(path: str, patterns: list[str]) -> bool:
@@ -242,14 +246,15 @@ def _design_value(s: Scenario, path: str) -> float:
 
 
 def grade(candidate: Scenario, challenge: Scenario, predictions: dict[str, float] | None = None,
-          runs: Iterable[Results] | None = None) -> Grade:
+          runs: Iterable[Results] | None = None, simulate: Simulate | None = None) -> Grade:
     """Grade `candidate` against `challenge` (a scenario with a challenge section).
 
-    `predictions` maps prediction ids to the player's guesses. `runs` can pass
-    results already simulated with the challenge's seeds (for example by the app).
+    `predictions` maps prediction ids to the player's guesses. The design runs
+    once per challenge seed through `simulate` (default: :func:`sandbox.simulate`;
+    the app passes its cached, limited runs), or `runs` passes results already
+    simulated with the challenge's seeds, in their order.
     """
-    _require_challenge(challenge)
-    ch = challenge.challenge
+    ch = challenge_of(challenge)
     starter = design(challenge, "starter")
     candidate_plain = candidate
     if candidate.challenge is not None:  # a challenge file graded as its own design
@@ -257,7 +262,8 @@ def grade(candidate: Scenario, challenge: Scenario, predictions: dict[str, float
         data.pop("challenge")
         candidate_plain = from_dict(data, source="<design>")
     violations = check_constraints(starter, candidate_plain, ch)
-    results = list(runs) if runs is not None else [simulate(candidate_plain, seed=s) for s in ch.seeds]
+    run_one = simulate if simulate is not None else (lambda s, seed: run_scenario(s, seed=seed))
+    results = list(runs) if runs is not None else [run_one(candidate_plain, seed) for seed in ch.seeds]
     dicts = [r.to_dict(series=False) for r in results]
     objectives = [_check(o, dicts, results) for o in ch.objectives]
     preds = _score_predictions(ch, candidate_plain, dicts, predictions or {})
@@ -298,7 +304,8 @@ def _check(o: Objective, dicts: list[dict[str, Any]], results: list[Results]) ->
         if r.causes:
             top = r.causes[0]
             cause += f" Most failed requests were {top.status} at {top.node}: {top.reason} ({top.share:.1%} of requests)."
-    return ObjectiveResult(o.text(), o.label, mean, worst, values, all(ok), cause)
+    per_run: list[float | None] = [*values]
+    return ObjectiveResult(o.text(), o.label, mean, worst, per_run, all(ok), cause)
 
 
 def _fmt(x: float) -> str:
@@ -336,5 +343,8 @@ def campaign(folder: str | Path | None = None) -> list[tuple[Path, Scenario]]:
         s = load(path)
         if s.challenge is not None:
             found.append((path, s))
-    return sorted(found, key=lambda ps: (ps[1].challenge.order if ps[1].challenge.order is not None else 10 ** 6,
-                                         ps[1].challenge.level, ps[1].challenge.title))
+    def place(ps: tuple[Path, Scenario]) -> tuple[int, int, str]:
+        ch = challenge_of(ps[1])
+        return (ch.order if ch.order is not None else 10 ** 6, ch.level, ch.title)
+
+    return sorted(found, key=place)

@@ -27,12 +27,13 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from .cli_challenge import challenge_command
 from .errors import SandboxError, ScenarioError, SimulationError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .experiments.runs import RunOptionsArgs
     from .scenario import Scenario
 
 __all__ = ["main"]
@@ -143,7 +144,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except BrokenPipeError:  # the output was piped into a command that stopped reading (| head)
         return 1
     except ScenarioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # the library names what was wrong ("setting", "runs"); here it is the option the user typed
+        print(f"error: {ScenarioError(_FLAGS.get(exc.source, exc.source), exc.problems)}", file=sys.stderr)
         return 2
     except SimulationError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -176,6 +178,9 @@ def _warn_if_long(scenario: "Scenario") -> None:
         minutes = expected / 100_000 / 60  # the engine simulates roughly 100,000 requests a second
         print(f"note: this run simulates about {expected:,.0f} requests, roughly {minutes:,.0f} minutes at about "
               "100,000 a second; press Ctrl-C to stop it", file=sys.stderr, flush=True)
+
+
+_FLAGS = {"setting": "--set", "runs": "-n", "seed": "--seed", "seeds": "--seed", "workers": "--workers"}
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
@@ -278,7 +283,7 @@ class _ProgressBar:
         self.stream.flush()
 
 
-def _experiment_kwargs(args: argparse.Namespace, label: str, need_interval: bool) -> dict:
+def _experiment_kwargs(args: argparse.Namespace, label: str, need_interval: bool) -> "RunOptionsArgs":
     """workers, scheduler and progress for the library call, after checking -n and --workers."""
     if args.runs < (2 if need_interval else 1):
         why = "a confidence interval needs at least 2 runs" if need_interval else "must be at least 1"
@@ -296,7 +301,7 @@ def _experiment_kwargs(args: argparse.Namespace, label: str, need_interval: bool
             "progress": _ProgressBar(sys.stderr, label) if show else None}
 
 
-def _load_for_experiment(path: str, args: argparse.Namespace, changes: dict | None = None):
+def _load_for_experiment(path: str, args: argparse.Namespace, changes: dict[str, Any] | None = None) -> "Scenario":
     """Load a scenario with --duration and PATH=VALUE changes applied (errors name the file)."""
     from .scenario import load, with_overrides
     scenario = load(path)
@@ -312,25 +317,26 @@ def _load_for_experiment(path: str, args: argparse.Namespace, changes: dict | No
         raise ScenarioError(path, exc.problems) from None
 
 
-def _changes(texts: list[str]) -> dict:
-    from .experiments import parse_setting
+def _changes(texts: list[str]) -> dict[str, Any]:
+    from .settings import parse_setting
     return dict(parse_setting(t) for t in texts)
 
 
-def _design_b(args: argparse.Namespace, other: str | None):
+def _design_b(args: argparse.Namespace, other: str | None) -> "Scenario | None":
     """Design B: the other file, or A, with the --set changes; None when neither is given."""
-    from .experiments import changed_name
-    from .scenario import load
+    from .experiments import variant
     changes = _changes(args.changes)
     if other is None and not changes:
         return None
     path = other or args.file
-    if changes and "name" not in changes:
-        changes["name"] = changed_name(load(path).name, changes)
-    return _load_for_experiment(path, args, changes)
+    b = _load_for_experiment(path, args)
+    try:
+        return variant(b, changes)
+    except ScenarioError as exc:
+        raise ScenarioError(path, exc.problems) from None
 
 
-def _write_json(out: TextIO, data: dict) -> None:
+def _write_json(out: TextIO, data: dict[str, Any]) -> None:
     out.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
@@ -361,7 +367,8 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _sweep(args: argparse.Namespace, out: TextIO) -> int:
-    from .experiments import parse_range, sweep
+    from .experiments import sweep
+    from .settings import parse_range
     kw = _experiment_kwargs(args, "sweep", need_interval=False)
     if not 1 <= len(args.ranges) <= 2:
         raise ScenarioError("--set", [("", f"a sweep varies one or two settings (--set PATH=START:STOP:STEPS), "
@@ -378,8 +385,8 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
-    from .experiments import parse_range
     from .report_md import design_review
+    from .settings import parse_range
     kw = _experiment_kwargs(args, "report", need_interval=True)
     if len(args.ranges) > 2:
         raise ScenarioError("--sweep", [("", f"a sweep varies one or two settings, got {len(args.ranges)}")])

@@ -17,7 +17,7 @@ __all__ = ["challenge_command"]
 def challenge_command(args: argparse.Namespace, out: TextIO) -> int:
     from . import challenges
     if args.challenge_command == "list":
-        rows = [(p, s.challenge) for p, s in challenges.campaign(args.folder)]
+        rows = [(p, challenges.challenge_of(s)) for p, s in challenges.campaign(args.folder)]
         if args.json:
             out.write(json.dumps([{"file": str(p), "title": c.title, "level": c.level, "objectives":
                                    [o.text() for o in c.objectives]} for p, c in rows], indent=2) + "\n")
@@ -29,7 +29,8 @@ def challenge_command(args: argparse.Namespace, out: TextIO) -> int:
     challenge = load(args.file)
     if challenge.challenge is None:
         raise ScenarioError(args.file, [("challenge", "this file has no challenge section")])
-    guesses = {}
+    section = challenge.challenge
+    guesses: dict[str, float] = {}
     for item in args.predict:
         key, sep, value = item.partition("=")
         try:
@@ -38,7 +39,7 @@ def challenge_command(args: argparse.Namespace, out: TextIO) -> int:
             raise ScenarioError("--predict", [(item, "must be ID=NUMBER")]) from None
         if not sep:
             raise ScenarioError("--predict", [(item, "must be ID=NUMBER")])
-    known = {p.id for p in challenge.challenge.predict}
+    known = {p.id for p in section.predict}
     for key in guesses:
         if key not in known:
             raise ScenarioError("--predict", [(key, f"no such prediction; this challenge asks: {', '.join(sorted(known)) or 'none'}")])

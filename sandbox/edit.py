@@ -231,9 +231,9 @@ def auto_layout(data: dict[str, Any]) -> dict[str, tuple[float, float]]:
             succ[e["from"]].append(e["to"])
     depth: dict[str, int] = {}
     entry = (data.get("workload") or {}).get("entry")
-    frontier = [entry] if entry in succ else []
-    if frontier:
-        depth[entry] = 0
+    frontier: list[str] = [entry] if isinstance(entry, str) and entry in succ else []
+    for n in frontier:
+        depth[n] = 0
     while frontier:  # breadth first: each node at its shortest call depth
         nxt = []
         for n in frontier:

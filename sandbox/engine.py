@@ -34,7 +34,7 @@ from .arrivals import closed_loop_user, open_arrivals
 from .components import Component, OutEdge, Policy
 from .errors import RunCancelled, ScenarioError, SimulationError
 from .kinds import Build, kind_of
-from .randomness import Streams
+from .randomness import Draw, Streams
 from .recorder import RunRecorder
 from .results import EngineInfo, Results
 from .scenario import Scenario, with_overrides
@@ -62,6 +62,11 @@ class Limits:
 
 
 CHECK_EVERY = 4096  # events between two looks at the clock, the event count and cancellation (~5 ms of work)
+
+
+def _stream_maker(streams: Streams, purpose: str) -> Callable[[], Draw]:
+    """Makes the random stream `purpose` when asked (a load balancer's picker needs one; others never ask)."""
+    return lambda: streams.sampler(purpose, "random")
 
 
 class _Guard:
@@ -98,8 +103,7 @@ def compile_components(scenario: Scenario, env: Environment, streams: Streams) -
             if e.source != name:
                 continue
             target = comps[e.target]
-            purpose = f"node:{name}:pick:{e.target}"
-            pick = comp.picker_for(target, lambda purpose=purpose: streams.sampler(purpose, "random"))
+            pick = comp.picker_for(target, _stream_maker(streams, f"node:{name}:pick:{e.target}"))
             out = OutEdge(target, pick, e.probability, e.latency_ms / 1000.0, e.when, i)
             if e.resilient:
                 out.policy = Policy(env, out, e, streams.sampler(f"edge:{i}:{e.source}->{e.target}:jitter", "random"))

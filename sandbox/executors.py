@@ -118,7 +118,7 @@ def executor_for(workers: int | None = None, scheduler: str | None = None) -> It
     1024
     """
     if workers is not None and workers < 1:
-        raise ScenarioError("--workers", [("", f"must be at least 1, got {workers}")])
+        raise ScenarioError("workers", [("", f"must be at least 1, got {workers}")])
     if scheduler is not None:
         with _dask_executor(scheduler) as ex:
             yield ex
@@ -139,7 +139,7 @@ def _dask_executor(address: str) -> Iterator[Executor]:
     try:
         from distributed import Client
     except ImportError:
-        raise SimulationError("--scheduler needs Dask: pip install 'sandbox[dask]' "
+        raise SimulationError("a Dask scheduler needs Dask: pip install 'sandbox[dask]' "
                               "(or pip install 'dask[distributed]')") from None
     try:
         client = Client(address, timeout=f"{DASK_CONNECT_TIMEOUT_S}s", set_as_default=False)

@@ -51,7 +51,7 @@ def call_factor(scenario: Scenario, edge_index: int) -> float:
 
 def to_graph(scenario: Scenario) -> nx.DiGraph:
     """The scenario as a DiGraph (graph attributes: name, entry)."""
-    G = nx.DiGraph(name=scenario.name, entry=scenario.workload.entry)
+    G: nx.DiGraph[str] = nx.DiGraph(name=scenario.name, entry=scenario.workload.entry)
     for name, node in scenario.nodes.items():
         G.add_node(name, **node.model_dump(mode="json"))
     for i, e in enumerate(scenario.edges):

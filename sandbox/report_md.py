@@ -27,26 +27,23 @@ from __future__ import annotations
 import math
 import re
 import shutil
-from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Unpack
 
-from .experiments import (FIGURES, ComparisonResult, ReplicationResult, SweepAxis, SweepResult, compare,
-                          executor_for, format_estimate, label, replicate, show_value, sweep)
+from .experiments import (FIGURES, ComparisonResult, ReplicationResult, RunOptions, SweepResult, compare,
+                          format_estimate, label, replicate, sweep)
+from .experiments.runs import RunOptionsArgs
 from .kinds import Node, kind_of
 from .scenario import Scenario
+from .settings import SweepAxis, show_value
 
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable
-
     from matplotlib.figure import Figure
 
-    from .engine import Limits
-
-    from .experiments import Progress
     from .results import Results
 
-__all__ = ["design_review", "write_report", "markdown_table", "md_text"]
+__all__ = ["design_review", "write_report", "Experiments", "markdown_table", "md_text"]
 
 _LATENCY = ("latency_ms.mean", "latency_ms.p50", "latency_ms.p95", "latency_ms.p99")
 _A_COLOUR, _B_COLOUR = "#4c72b0", "#dd8452"
@@ -74,36 +71,53 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]], numbers
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Experiments:
+    """Where a design review gets its runs: the library's own functions by default (:meth:`direct`), or
+    ones the caller keeps (the app passes its cached runs, so a review re-runs nothing it has shown)."""
+    simulate: Callable[[Scenario, int], "Results"]
+    replicate: Callable[[Scenario, int, int], ReplicationResult]
+    compare: Callable[[Scenario, Scenario, int, int], ComparisonResult]
+    sweep: Callable[[Scenario, list[SweepAxis], int, int], SweepResult]
+
+    @classmethod
+    def direct(cls, run: RunOptions) -> "Experiments":
+        """The library's functions, every run made as `run` says (executor, limits, cancel, progress)."""
+        from .engine import simulate
+        return cls(simulate=lambda s, seed: simulate(s, seed=seed, limits=run.limits, cancel=run.cancel),
+                   replicate=lambda s, n, seed: replicate(s, n, seed=seed, run=run),
+                   compare=lambda a, b, n, seed: compare(a, b, n, seed=seed, run=run),
+                   sweep=lambda s, axes, n, seed: sweep(s, axes, n, seed=seed, run=run))
+
+
 def design_review(a: Scenario, out_dir: str | Path, *, n: int = 10, seed: int | None = None,
                   b: Scenario | None = None, sweep_axes: Sequence[SweepAxis] = (), sweep_runs: int | None = None,
-                  a_source: str = "", b_source: str = "", executor: Executor | None = None,
-                  workers: int | None = None, scheduler: str | None = None,
-                  progress: "Progress | None" = None, limits: "Limits | None" = None,
-                  cancel: "Callable[[], bool] | None" = None) -> Path:
+                  a_source: str = "", b_source: str = "", experiments: Experiments | None = None,
+                  run: RunOptions | None = None, **options: Unpack[RunOptionsArgs]) -> Path:
     """Run the experiments for a design review of `a` (against `b`, with a sweep) and write it.
 
-    Returns the path of ``report.md`` in `out_dir`. All runs go through one
-    executor (see :func:`sandbox.experiments.executor_for`); `limits` bound every
-    run, and `cancel` stops them (see :func:`sandbox.simulate`).
+    Returns the path of ``report.md`` in `out_dir`. The runs come from
+    `experiments` (default: the library's, made as `run` or the keywords say:
+    ``workers=``, ``limits=``, ...; all through one executor).
     """
-    from .engine import simulate
     base = seed if seed is not None else (a.seed or 0)
-    if executor is None:
-        with executor_for(workers, scheduler) as ex:
+    how = RunOptions.of(run, options)
+    if experiments is None and how.executor is None:
+        from .executors import executor_for
+        with executor_for(how.workers, how.scheduler) as pool:
             return design_review(a, out_dir, n=n, seed=seed, b=b, sweep_axes=sweep_axes, sweep_runs=sweep_runs,
-                                 a_source=a_source, b_source=b_source, executor=ex, progress=progress,
-                                 limits=limits, cancel=cancel)
-    guard = {"limits": limits, "cancel": cancel}
+                                 a_source=a_source, b_source=b_source, run=RunOptions.of(how, {"executor": pool}))
+    ex = experiments if experiments is not None else Experiments.direct(how)
     if b is not None:
-        comparison = compare(a, b, n, seed=base, executor=executor, progress=progress, **guard)
+        comparison: ComparisonResult | None = ex.compare(a, b, n, base)
+        assert comparison is not None
         replication = comparison.a
     else:
         comparison = None
-        replication = replicate(a, n, seed=base, executor=executor, progress=progress, **guard)
-    swept = sweep(a, list(sweep_axes), sweep_runs or n, seed=base, executor=executor,
-                  progress=progress, **guard) if sweep_axes else None
-    run_a = simulate(a, seed=base, **guard)
-    run_b = simulate(b, seed=base, **guard) if b is not None else None
+        replication = ex.replicate(a, n, base)
+    swept = ex.sweep(a, list(sweep_axes), sweep_runs or n, base) if sweep_axes else None
+    run_a = ex.simulate(a, base)
+    run_b = ex.simulate(b, base) if b is not None else None
     return write_report(out_dir, a, replication, run_a, b=b, comparison=comparison, run_b=run_b, swept=swept,
                         a_source=a_source, b_source=b_source)
 

@@ -238,8 +238,9 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
         cursor: Any = data
         for key in parts[:-1]:
             if isinstance(cursor, list):
-                key = int(key)
-            elif key not in cursor:
+                cursor = cursor[int(key)]
+                continue
+            if key not in cursor:
                 raise ScenarioError("<overrides>", [(path, f"no field {key!r} to change")])
             cursor = cursor[key]
         last = parts[-1]

@@ -50,13 +50,13 @@ def _scalar(text: str) -> Any:
 
 def _split_setting(text: str, what: str) -> tuple[str, str]:
     if "=" not in text:
-        raise ScenarioError("--set", [(text, f"expected PATH={what}, e.g. workload.rate_rps=100:2000:20")])
+        raise ScenarioError("setting", [(text, f"expected PATH={what}, e.g. workload.rate_rps=100:2000:20")])
     path, _, value = text.partition("=")
     path, value = path.strip(), value.strip()
     if not _PATH.match(path):
-        raise ScenarioError("--set", [(text, f"{path!r} is not a dotted field path (e.g. nodes.web.replicas)")])
+        raise ScenarioError("setting", [(text, f"{path!r} is not a dotted field path (e.g. nodes.web.replicas)")])
     if not value:
-        raise ScenarioError("--set", [(text, f"no {what} after '='")])
+        raise ScenarioError("setting", [(text, f"no {what} after '='")])
     return path, value
 
 
@@ -90,31 +90,31 @@ def parse_range(text: str) -> SweepAxis:
     >>> parse_range("workload.rate_rps=100:x:5")
     Traceback (most recent call last):
     ...
-    sandbox.errors.ScenarioError: --set: workload.rate_rps=100:x:5: START and STOP must be numbers, got '100' and 'x'
+    sandbox.errors.ScenarioError: setting: workload.rate_rps=100:x:5: START and STOP must be numbers, got '100' and 'x'
     """
     path, spec = _split_setting(text, "START:STOP:STEPS")
     if ":" not in spec:
         values = [_scalar(v) for v in spec.split(",") if v.strip()]
         if not values:
-            raise ScenarioError("--set", [(text, "no values given")])
+            raise ScenarioError("setting", [(text, "no values given")])
         return SweepAxis(path, values)
     parts = [p.strip() for p in spec.split(":")]
     if len(parts) not in (2, 3):
-        raise ScenarioError("--set", [(text, f"expected START:STOP:STEPS or START:STOP, got {spec!r}")])
+        raise ScenarioError("setting", [(text, f"expected START:STOP:STEPS or START:STOP, got {spec!r}")])
     start, stop = parts[0], parts[1]
     if not (_NUMBER.match(start) and _NUMBER.match(stop)):
-        raise ScenarioError("--set", [(text, f"START and STOP must be numbers, got {start!r} and {stop!r}")])
+        raise ScenarioError("setting", [(text, f"START and STOP must be numbers, got {start!r} and {stop!r}")])
     whole = bool(_INT.match(start) and _INT.match(stop))
     if len(parts) == 2:
         if not whole:
-            raise ScenarioError("--set", [(text, "START:STOP counts in whole steps; give START:STOP:STEPS "
+            raise ScenarioError("setting", [(text, "START:STOP counts in whole steps; give START:STOP:STEPS "
                                                  "for other numbers")])
         lo, hi = int(start), int(stop)
         if abs(hi - lo) >= 10_000:
-            raise ScenarioError("--set", [(text, f"{abs(hi - lo) + 1} points is too many (at most 10,000)")])
+            raise ScenarioError("setting", [(text, f"{abs(hi - lo) + 1} points is too many (at most 10,000)")])
         return SweepAxis(path, list(range(lo, hi + 1) if hi >= lo else range(lo, hi - 1, -1)))
     if not _INT.match(parts[2]) or not 2 <= int(parts[2]) <= 10_000:
-        raise ScenarioError("--set", [(text, f"STEPS must be a whole number from 2 to 10,000, got {parts[2]!r}")])
+        raise ScenarioError("setting", [(text, f"STEPS must be a whole number from 2 to 10,000, got {parts[2]!r}")])
     steps = int(parts[2])
     a, b = float(start), float(stop)
     points = [a + (b - a) * k / (steps - 1) for k in range(steps)]

@@ -140,8 +140,8 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
     for e in scenario.edges:
         callers.setdefault(e.target, []).append(e.source)
     wasted: dict[str, int] = {}
-    for e in edges:
-        wasted[e.target] = wasted.get(e.target, 0) + e.wasted_calls
+    for er in edges:
+        wasted[er.target] = wasted.get(er.target, 0) + er.wasted_calls
     bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers, wasted)
     traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency),
                     [Span(s.node, s.replica, _ms(s.arrive_s - r.t0), _ms(s.start_s - r.t0), _ms(s.end_s - r.t0),

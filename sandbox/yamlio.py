@@ -59,7 +59,7 @@ class _Refused(Exception):
         self.reason = reason
 
 
-class _DesignLoader(_Base):  # type: ignore[misc, valid-type]
+class _DesignLoader(_Base):
     """The safe loader, refusing aliases and duplicate keys."""
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:

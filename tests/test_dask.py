@@ -19,7 +19,7 @@ from typing import Iterator
 import pytest
 
 import sandbox
-from sandbox import experiments, executors
+from sandbox import executors
 from sandbox.cli import main
 
 from .conftest import ROOT
@@ -128,4 +128,3 @@ def test_without_dask_the_scheduler_option_says_what_to_install(write_yaml, caps
     monkeypatch.setitem(sys.modules, "distributed", None)   # import distributed now fails
     code, _ = run_cli("replicate", str(write_yaml(MM1)), "-n", "2", "--scheduler", "tcp://127.0.0.1:8786")
     assert code == 1 and "pip install 'sandbox[dask]'" in capsys.readouterr().err
-    assert experiments.executor_for is executors.executor_for

@@ -14,8 +14,10 @@ import pytest
 import sandbox
 from sandbox.cli import main
 from sandbox.errors import ScenarioError
-from sandbox.experiments import (Delta, Estimate, compare, estimate, knee, paired_estimate, pareto, parse_range,
-                                 parse_setting, replicate, summarise, sweep, t_quantile, verdict)
+from sandbox.curves import knee, pareto
+from sandbox.experiments import Delta, compare, replicate, summarise, sweep, verdict
+from sandbox.intervals import Estimate, estimate, paired_estimate, t_quantile
+from sandbox.settings import parse_range, parse_setting
 
 MM1 = """
 name: mm1
@@ -190,7 +192,7 @@ def test_parse_range(text: str, path: str, values: list) -> None:
 def test_malformed_ranges_say_what_is_wrong(text: str, reason: str) -> None:
     with pytest.raises(ScenarioError, match=reason) as err:
         parse_range(text)
-    assert str(err.value).startswith(f"--set: {text}: ")
+    assert str(err.value).startswith(f"setting: {text}: ")   # the library names no CLI flag
 
 
 def test_parse_setting() -> None:

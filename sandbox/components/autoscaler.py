@@ -33,10 +33,10 @@ def autoscale(env: Environment, station: Station, spec: "Autoscale") -> Generato
         pending -= 1
         station.add_replica()
 
-    last = stats.areas_at(env._now)
+    last = stats.areas_at(env.now)
     while True:
         yield Timeout(env, spec.check_every_s)
-        now = stats.areas_at(env._now)
+        now = stats.areas_at(env.now)
         busy, capacity = now[0] - last[0], now[2] - last[2]
         last = now
         utilization = busy / capacity if capacity > 0 else 0.0

@@ -89,7 +89,7 @@ class NodeStats:
         self.cap_t = 0.0
         self.window: dict[int, int] = {}  # response-time buckets of the current 1-s window
         self.series: list[NodePoint] = []
-        self._mark = (0.0, 0.0, 0.0, 0, 0.0)
+        self._mark: tuple[float, float, float, float, int] = (0.0, 0.0, 0.0, 0.0, 0)
 
     def advance(self, now: float) -> None:
         """Bring the busy and queue integrals up to `now` (call before busy or queued change)."""

@@ -95,7 +95,7 @@ class LoadBalancer(Component):
     def serve(self, request: Request, replica: object) -> Serve:
         env = self.env
         stats = self.stats
-        t_arrive = env._now
+        t_arrive = env.now
         measured = request.measured
         if measured:
             stats.arrived += 1
@@ -105,8 +105,8 @@ class LoadBalancer(Component):
                 stats.completed += 1
             else:
                 stats.failed += 1
-            stats.record(0.0, 0.0, env._now - t_arrive)
+            stats.record(0.0, 0.0, env.now - t_arrive)
         if request.spans is not None:
-            request.spans.append(Span(self.name, 0, t_arrive, t_arrive, env._now,
+            request.spans.append(Span(self.name, 0, t_arrive, t_arrive, env.now,
                                   "ok" if failure is None else "failed"))
         return failure

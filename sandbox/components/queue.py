@@ -47,7 +47,7 @@ class MessageQueue(Component):
     def serve(self, request: Request, replica: Any) -> Serve:
         """Enqueue a message for `request`; answers at once."""
         stats = self.stats
-        now = self.env._now
+        now = self.env.now
         measured = request.measured
         if measured:
             stats.arrived += 1
@@ -75,19 +75,19 @@ class MessageQueue(Component):
         stats = self.stats
         while True:
             if self.buffer:
-                stats.advance(env._now)
+                stats.advance(env.now)
                 stats.queued -= 1
                 message = self.buffer.popleft()
             else:
                 wake = Event(env)
                 self.idle.append(wake)
                 message = yield wake
-            t_start = env._now
+            t_start = env.now
             self.consumed += 1
             stats.advance(t_start)
             stats.busy += 1
             failure = yield from self.call_edges(message, self.edges)
-            t_end = env._now
+            t_end = env.now
             stats.advance(t_end)
             stats.busy -= 1
             if message.measured:

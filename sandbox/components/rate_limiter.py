@@ -29,7 +29,7 @@ class RateLimiter(LoadBalancer):
         self.limited = Failure("rejected", name, f"rate limited ({rate_rps:g} rps, burst {burst})", "rate_limited")
 
     def serve(self, request: Request, replica: object) -> Serve:
-        now = self.env._now
+        now = self.env.now
         self.tokens = min(self.burst, self.tokens + (now - self.t_fill) * self.rate)
         self.t_fill = now
         if self.tokens < 1.0:

@@ -73,14 +73,14 @@ class Breaker:
 
     def _set(self, state: str) -> None:
         self.state = state
-        self.transitions.append((self.env._now, state))
+        self.transitions.append((self.env.now, state))
 
     def allow(self) -> bool:
         """May a call go through now?"""
         if self.state == CLOSED:
             return True
         if self.state == OPEN:
-            if self.env._now - self.opened_at < self.open_s:
+            if self.env.now - self.opened_at < self.open_s:
                 return False
             self._set(HALF_OPEN)
             self.probes_sent = self.probes_ok = 0
@@ -118,7 +118,7 @@ class Breaker:
             self._open()
 
     def _open(self) -> None:
-        self.opened_at = self.env._now
+        self.opened_at = self.env.now
         self.times_opened += 1
         self._set(OPEN)
 
@@ -217,11 +217,11 @@ class Policy:
         failure = yield from plain_call(env, request, self.edge)
         if attempt is not None and attempt.abandoned and request.measured:
             self.counters.wasted_calls += 1
-            self.counters.wasted_s += env._now - attempt.start
+            self.counters.wasted_s += env.now - attempt.start
         return failure
 
     def _start(self, request: Request) -> _Try:
-        t = _Try(self.env._now)
+        t = _Try(self.env.now)
         t.process = self.env.process(self._attempt(request, t))
         return t
 

@@ -38,11 +38,12 @@ class QueueNode(NodeSpec):
 def consumers(s: "Scenario", name: str) -> int:
     """The consumers of queue `name`: as set, or one per worker of the nodes it feeds (at least one)."""
     node = s.nodes[name]
+    assert isinstance(node, QueueNode)
     if node.consumers is not None:
         return int(node.consumers)
     total = 0
     for e in s.out_edges(name):
-        t = s.nodes[e.target]
+        t: Any = s.nodes[e.target]  # workers, for nodes that have them
         total += t.workers * t.replicas if hasattr(t, "workers") else 1
     return max(total, 1)
 
