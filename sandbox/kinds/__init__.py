@@ -31,7 +31,7 @@ from .station import Fault, StationSpec
 __all__ = ["KINDS", "NODE_KINDS", "Node", "kind_of", "Kind", "NodeSpec", "Build", "Capacity", "FormField",
            "Problem", "Fault", "Autoscale", "StationSpec", "LB_POLICIES"]
 
-KINDS: dict[str, Kind] = {k.name: k for k in (SERVICE, DATABASE, CACHE, LOAD_BALANCER, QUEUE, RATE_LIMITER)}
+KINDS: dict[str, Kind[Any]] = {k.name: k for k in (SERVICE, DATABASE, CACHE, LOAD_BALANCER, QUEUE, RATE_LIMITER)}
 NODE_KINDS: tuple[str, ...] = tuple(KINDS)
 
 if TYPE_CHECKING:  # the checker sees the common base; pydantic, below, the union of every kind's spec
@@ -40,7 +40,7 @@ else:
     Node = Annotated[Union[tuple(k.spec for k in KINDS.values())], Field(discriminator="kind")]
 
 
-def kind_of(node: Any) -> Kind:
+def kind_of(node: NodeSpec | dict[str, Any]) -> Kind[Any]:
     """The kind of a node spec (or of a node's plain data)."""
     return KINDS[node["kind"] if isinstance(node, dict) else node.kind]
 

@@ -24,7 +24,7 @@ each kind overrides what it does differently.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterable, Iterator, Literal, TypeVar
 
 from ..model import Model
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Streams
     from ..scenario import Scenario
 
-__all__ = ["Kind", "NodeSpec", "FormField", "Capacity", "Build", "Problem"]
+__all__ = ["Kind", "NodeSpec", "FormField", "Capacity", "Build", "Problem", "S"]
 
 Problem = tuple[str, str]   # (field path, reason), as ScenarioError holds them
 
@@ -89,12 +89,15 @@ class FormField:
     default: Any = None
 
 
-class Kind:
-    """A node kind: its spec, runtime, analysis and views (see the module docstring)."""
+S = TypeVar("S", bound=NodeSpec)
+
+
+class Kind(Generic[S]):
+    """A node kind, over its spec type `S`: its spec, runtime, analysis and views (see the module docstring)."""
 
     name: ClassVar[str]                 # the `kind:` value in YAML
     label: ClassVar[str]                # how people call it: "load balancer"
-    spec: ClassVar[type[NodeSpec]]
+    spec: type[S]
     price: ClassVar[float]              # default US dollars per replica-hour (vendor-neutral)
     shape: ClassVar[str] = "box"        # Graphviz node shape
     icon: ClassVar[str] = "widgets"     # a Material Symbols name, for the app's palette
@@ -111,64 +114,64 @@ class Kind:
 
     # ── the spec ─────────────────────────────────────────────────────────────
 
-    def problems(self, s: "Scenario", name: str, node: Any) -> Iterator[Problem]:
+    def problems(self, s: "Scenario", name: str, node: S) -> Iterator[Problem]:
         """Checks that need the whole scenario (a load balancer needs somewhere to send calls)."""
         return iter(())
 
     # ── the runtime ──────────────────────────────────────────────────────────
 
-    def compile(self, build: Build, name: str, node: Any) -> "Component":  # pragma: no cover - abstract
+    def compile(self, build: Build, name: str, node: S) -> "Component":  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def start(self, build: Build, name: str, node: Any, component: "Component") -> None:
+    def start(self, build: Build, name: str, node: S, component: "Component") -> None:
         """Start the component's own processes, once its calls are wired (queue consumers)."""
 
-    def processes(self, s: "Scenario", name: str, node: Any) -> int:
+    def processes(self, s: "Scenario", name: str, node: S) -> int:
         """Simulated processes it runs for the whole run (a queue's consumers): they count against limits."""
         return 0
 
     # ── the analysis ─────────────────────────────────────────────────────────
 
-    def capacity(self, s: "Scenario", name: str, node: Any) -> Capacity:
+    def capacity(self, s: "Scenario", name: str, node: S) -> Capacity:
         """Workers (or consumers) in all replicas, and the replicas: none for a pass-through node."""
         return Capacity(0, 1)
 
-    def service_time(self, node: Any) -> "ServiceTime | None":
+    def service_time(self, node: S) -> "ServiceTime | None":
         """Its own service time, before any call it makes (None: it does no work of its own)."""
         return None
 
-    def replicas(self, node: Any) -> int:
+    def replicas(self, node: S) -> int:
         """Copies that are paid for."""
         return 1
 
-    def admits_rps(self, node: Any) -> float | None:
+    def admits_rps(self, node: S) -> float | None:
         """The most calls per second it lets through (a rate limiter), or None for no cap."""
         return None
 
-    def branch_share(self, node: Any, when: str) -> float:
+    def branch_share(self, node: S, when: str) -> float:
         """The share of its visits that take a call made `when` (a cache's hits or misses)."""
         return 1.0
 
-    def cost_per_hour(self, node: Any) -> float:
+    def cost_per_hour(self, node: S) -> float:
         """Dollars per hour at the configured replica count: its own price, else the kind's."""
         price = node.cost_per_hour if node.cost_per_hour is not None else self.price
         return price * self.replicas(node)
 
-    def spof_finding(self, name: str, node: Any) -> "Finding | None":
+    def spof_finding(self, name: str, node: S) -> "Finding | None":
         """What to say when every request depends on this node (it is reached by certain calls)."""
         return None
 
-    def design_findings(self, s: "Scenario", name: str, node: Any) -> Iterable["Finding"]:
+    def design_findings(self, s: "Scenario", name: str, node: S) -> Iterable["Finding"]:
         """What the design alone shows about the node (a queue that nobody consumes)."""
         return ()
 
-    def load_findings(self, s: "Scenario", name: str, node: Any, estimate: "NodeEstimate") -> Iterable["Finding"]:
+    def load_findings(self, s: "Scenario", name: str, node: S, estimate: "NodeEstimate") -> Iterable["Finding"]:
         """What the analysis at the offered load shows (calls rate-limited, faults scheduled)."""
         return ()
 
     # ── the views ────────────────────────────────────────────────────────────
 
-    def summary(self, node: Any) -> str:
+    def summary(self, node: S) -> str:
         """One line of its size or setting, for diagrams and the canvas: ``3 × 8 workers``."""
         return ""
 

@@ -27,7 +27,7 @@ class CacheNode(StationSpec):
     service_time: ServiceTime = Field(default_factory=lambda: Constant(dist="constant", mean_ms=1.0))
 
 
-class CacheKind(StationKind):
+class CacheKind(StationKind[CacheNode]):
     name = "cache"
     label = "cache"
     spec = CacheNode
@@ -42,18 +42,18 @@ class CacheKind(StationKind):
         (FormField("hit_ratio", "Hit ratio", "number",
                    "share of calls the cache answers itself; a miss calls its 'miss' edges", step=0.05),))
 
-    def make(self, build: Build, name: str, node: Any, **kw: Any) -> Station:
+    def make(self, build: Build, name: str, node: CacheNode, **kw: Any) -> Station:
         hit = build.streams.sampler(f"node:{name}:hit", "random")
         return Cache(build.env, name, self.name, node.hit_ratio, hit, **kw)
 
-    def branch_share(self, node: Any, when: str) -> float:
+    def branch_share(self, node: CacheNode, when: str) -> float:
         if when == "hit":
             return float(node.hit_ratio)
         if when == "miss":
             return 1.0 - node.hit_ratio
         return 1.0
 
-    def summary(self, node: Any) -> str:
+    def summary(self, node: CacheNode) -> str:
         return super().summary(node) + f", hit {node.hit_ratio:.0%}"
 
 

@@ -22,7 +22,7 @@ class DatabaseNode(StationSpec):
     service_time: ServiceTime
 
 
-class DatabaseKind(StationKind):
+class DatabaseKind(StationKind[DatabaseNode]):
     name = "database"
     label = "database"
     spec = DatabaseNode

@@ -9,12 +9,15 @@ balance over.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterator, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Literal
 
 from pydantic import Field
 
 from ..components import POLICIES, LoadBalancer
 from .base import Build, FormField, Kind, NodeSpec, Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..scenario import Scenario
 
 __all__ = ["LoadBalancerNode", "LOAD_BALANCER", "LB_POLICIES"]
 
@@ -28,7 +31,7 @@ class LoadBalancerNode(NodeSpec):
     cost_per_hour: float | None = Field(default=None, ge=0)
 
 
-class LoadBalancerKind(Kind):
+class LoadBalancerKind(Kind[LoadBalancerNode]):
     name = "load_balancer"
     label = "load balancer"
     spec = LoadBalancerNode
@@ -44,15 +47,15 @@ class LoadBalancerKind(Kind):
                    step=0.01),),
     )
 
-    def problems(self, s: Any, name: str, node: Any) -> Iterator[Problem]:
+    def problems(self, s: "Scenario", name: str, node: LoadBalancerNode) -> Iterator[Problem]:
         if not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a load balancer needs at least one outgoing edge to balance over"
 
-    def compile(self, build: Build, name: str, node: Any) -> LoadBalancer:
+    def compile(self, build: Build, name: str, node: LoadBalancerNode) -> LoadBalancer:
         return LoadBalancer(build.env, name, self.name, node.policy,
                             build.streams.sampler(f"node:{name}:route", "random"))
 
-    def summary(self, node: Any) -> str:
+    def summary(self, node: LoadBalancerNode) -> str:
         return str(node.policy).replace("_", " ")
 
 

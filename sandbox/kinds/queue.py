@@ -48,7 +48,7 @@ def consumers(s: "Scenario", name: str) -> int:
     return max(total, 1)
 
 
-class QueueKind(Kind):
+class QueueKind(Kind[QueueNode]):
     name = "queue"
     label = "queue"
     spec = QueueNode
@@ -67,36 +67,36 @@ class QueueKind(Kind):
                    step=0.01),),
     )
 
-    def problems(self, s: Any, name: str, node: Any) -> Iterator[Problem]:
+    def problems(self, s: "Scenario", name: str, node: QueueNode) -> Iterator[Problem]:
         count = consumers(s, name)
         if node.consumers is None and count > MAX_PROCESSES:
             yield f"nodes.{name}.consumers", (f"by default {name} starts one consumer per worker of the nodes it "
                                               f"feeds, {count:,} consumers; set consumers (at most "
                                               f"{MAX_PROCESSES:,})")
 
-    def compile(self, build: Build, name: str, node: Any) -> MessageQueue:
+    def compile(self, build: Build, name: str, node: QueueNode) -> MessageQueue:
         return MessageQueue(build.env, name, self.name, node.capacity,
                             build.streams.sampler(f"node:{name}:route", "random"))
 
-    def start(self, build: Build, name: str, node: Any, component: "Component") -> None:
+    def start(self, build: Build, name: str, node: QueueNode, component: "Component") -> None:
         assert isinstance(component, MessageQueue)
         component.start(consumers(build.scenario, name))
 
-    def processes(self, s: Any, name: str, node: Any) -> int:
+    def processes(self, s: "Scenario", name: str, node: QueueNode) -> int:
         return consumers(s, name)
 
-    def capacity(self, s: Any, name: str, node: Any) -> Capacity:
+    def capacity(self, s: "Scenario", name: str, node: QueueNode) -> Capacity:
         return Capacity(consumers(s, name), 1)
 
-    def spof_finding(self, name: str, node: Any) -> Finding | None:
+    def spof_finding(self, name: str, node: QueueNode) -> Finding | None:
         return Finding("info", "single_point_of_failure", name,
                        f"every request enqueues at {name}; if it is down, requests fail")
 
-    def design_findings(self, s: Any, name: str, node: Any) -> Iterable[Finding]:
+    def design_findings(self, s: "Scenario", name: str, node: QueueNode) -> Iterable[Finding]:
         if not s.out_edges(name):
             yield Finding("warning", "no_consumers", name, f"{name} has no consumers: it fills up and then rejects")
 
-    def summary(self, node: Any) -> str:
+    def summary(self, node: QueueNode) -> str:
         return f"capacity {node.capacity:,}"
 
 

@@ -9,7 +9,7 @@ admits at most ``rate_rps`` (see :mod:`sandbox.components.rate_limiter`).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal
 
 from pydantic import Field
 
@@ -17,6 +17,10 @@ from ..components import RateLimiter
 from ..findings import Finding
 from ..model import MAX_RATE_RPS
 from .base import Build, FormField, Kind, NodeSpec, Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..analysis import NodeEstimate
+    from ..scenario import Scenario
 
 __all__ = ["RateLimiterNode", "RATE_LIMITER"]
 
@@ -29,7 +33,7 @@ class RateLimiterNode(NodeSpec):
     cost_per_hour: float | None = Field(default=None, ge=0)
 
 
-class RateLimiterKind(Kind):
+class RateLimiterKind(Kind[RateLimiterNode]):
     name = "rate_limiter"
     label = "rate limiter"
     spec = RateLimiterNode
@@ -45,25 +49,25 @@ class RateLimiterKind(Kind):
                    step=0.01),),
     )
 
-    def problems(self, s: Any, name: str, node: Any) -> Iterator[Problem]:
+    def problems(self, s: "Scenario", name: str, node: RateLimiterNode) -> Iterator[Problem]:
         if not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a rate limiter needs an outgoing edge to the node it protects"
 
-    def compile(self, build: Build, name: str, node: Any) -> RateLimiter:
+    def compile(self, build: Build, name: str, node: RateLimiterNode) -> RateLimiter:
         return RateLimiter(build.env, name, self.name, node.rate_rps, node.burst,
                            build.streams.sampler(f"node:{name}:route", "random"))
 
-    def admits_rps(self, node: Any) -> float:
+    def admits_rps(self, node: RateLimiterNode) -> float:
         return float(node.rate_rps)
 
-    def load_findings(self, s: Any, name: str, node: Any, estimate: Any) -> Iterable[Finding]:
+    def load_findings(self, s: "Scenario", name: str, node: RateLimiterNode, estimate: "NodeEstimate") -> Iterable[Finding]:
         offered = estimate.offered_rps
         if offered > node.rate_rps:
             yield Finding("info", "rate_limited", name,
                           f"{name} admits {node.rate_rps:g} rps of the {offered:.0f} offered: "
                           f"about {1 - node.rate_rps / offered:.0%} are rejected")
 
-    def summary(self, node: Any) -> str:
+    def summary(self, node: RateLimiterNode) -> str:
         return f"{node.rate_rps:g} rps, burst {node.burst:,}"
 
 

@@ -54,7 +54,7 @@ class ServiceNode(StationSpec):
         return self
 
 
-class ServiceKind(StationKind):
+class ServiceKind(StationKind[ServiceNode]):
     name = "service"
     label = "service"
     spec = ServiceNode
@@ -66,7 +66,7 @@ class ServiceKind(StationKind):
                                          "service_time": {"dist": "exponential", "mean_ms": 20}}
     yaml_only: ClassVar[tuple[str, ...]] = ("autoscale", "failures")
 
-    def compile(self, build: Build, name: str, node: Any) -> Station:
+    def compile(self, build: Build, name: str, node: ServiceNode) -> Station:
         station = super().compile(build, name, node)
         if node.autoscale is not None:
             build.env.process(autoscale(build.env, station, node.autoscale))

@@ -10,7 +10,7 @@ burst, and :class:`StationKind` the answers every station gives. The runtime is
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Literal, TypeVar
 
 from pydantic import Field, model_validator
 
@@ -20,6 +20,10 @@ from ..components.faults import schedule_faults
 from ..distributions import ServiceTime
 from ..model import Model
 from .base import Build, Capacity, FormField, Kind, NodeSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..analysis import NodeEstimate
+    from ..scenario import Scenario
 
 __all__ = ["Fault", "StationSpec", "StationKind", "STATION_FORM"]
 
@@ -54,6 +58,8 @@ class StationSpec(NodeSpec):
     error_rate: float = Field(default=0.0, ge=0, le=1, description="each attempt fails with this probability")
     failures: list[Fault] = Field(default_factory=list, description="scheduled faults")
     cost_per_hour: float | None = Field(default=None, ge=0, description="per replica; default by kind")
+    if TYPE_CHECKING:  # every station kind declares its service time (a cache's has a default)
+        service_time: ServiceTime
 
 
 def _rows(*extra: tuple[FormField, ...]) -> tuple[tuple[FormField, ...], ...]:
@@ -79,46 +85,49 @@ def _rows(*extra: tuple[FormField, ...]) -> tuple[tuple[FormField, ...], ...]:
 STATION_FORM = _rows()
 
 
-class StationKind(Kind):
+St = TypeVar("St", bound=StationSpec)
+
+
+class StationKind(Kind[St]):
     """Services, databases and caches: workers, service time, replicas, faults."""
 
     has_workers = True
     form: ClassVar[tuple[tuple[FormField, ...], ...]] = STATION_FORM
     yaml_only: ClassVar[tuple[str, ...]] = ("failures",)
 
-    def compile(self, build: Build, name: str, node: Any) -> Station:
+    def compile(self, build: Build, name: str, node: St) -> Station:
         station = self.make(build, name, node, **self.station_args(build, name, node))
         if node.failures:
             schedule_faults(build.env, station, node.failures)
         return station
 
-    def make(self, build: Build, name: str, node: Any, **kw: Any) -> Station:
+    def make(self, build: Build, name: str, node: St, **kw: Any) -> Station:
         """The runtime object (a cache makes its own kind of station)."""
         return Station(build.env, name, self.name, **kw)
 
-    def station_args(self, build: Build, name: str, node: Any) -> dict[str, Any]:
+    def station_args(self, build: Build, name: str, node: St) -> dict[str, Any]:
         streams = build.streams
         return dict(replicas=node.replicas, workers=node.workers, queue_limit=node.queue_limit,
                     service=node.service_time.sampler(streams, f"node:{name}:service"),
                     route=streams.sampler(f"node:{name}:route", "random"), parallel=node.parallel,
                     error_rate=node.error_rate, errors=streams.sampler(f"node:{name}:errors", "random"))
 
-    def capacity(self, s: Any, name: str, node: Any) -> Capacity:
+    def capacity(self, s: "Scenario", name: str, node: St) -> Capacity:
         return Capacity(node.workers * node.replicas, node.replicas)
 
-    def service_time(self, node: Any) -> ServiceTime:
+    def service_time(self, node: St) -> ServiceTime:
         return node.service_time
 
-    def replicas(self, node: Any) -> int:
+    def replicas(self, node: St) -> int:
         return int(node.replicas)
 
-    def spof_finding(self, name: str, node: Any) -> Finding | None:
+    def spof_finding(self, name: str, node: St) -> Finding | None:
         if node.replicas == 1:
             return Finding("warning", "single_point_of_failure", name,
                            f"{name} has one replica and every request depends on it")
         return None
 
-    def load_findings(self, s: Any, name: str, node: Any, estimate: Any) -> Iterable[Finding]:
+    def load_findings(self, s: "Scenario", name: str, node: St, estimate: "NodeEstimate") -> Iterable[Finding]:
         for f in node.failures:
             if f.at_s >= s.workload.duration_s:
                 yield Finding("warning", "fault", name, f"{name}'s {f.mode} fault at {f.at_s:g} s never happens: "
@@ -126,5 +135,5 @@ class StationKind(Kind):
             else:
                 yield Finding("info", "fault", name, f"{name} is scheduled {f.mode} from {f.at_s:g} s for {f.for_s:g} s")
 
-    def summary(self, node: Any) -> str:
+    def summary(self, node: St) -> str:
         return f"{node.replicas} × {node.workers} workers" if node.replicas > 1 else f"{node.workers} workers"
