@@ -323,7 +323,7 @@ def _findings(s: Scenario, nodes: dict[str, NodeEstimate], saturation: float, fi
         elif est.capacity and est.predicted_utilization >= 0.8:
             found.append(Finding("info", "busy", n, f"{n} is predicted {est.predicted_utilization:.0%} busy: waits grow steeply from here"))
     for n, node in s.nodes.items():
-        found.extend(kind_of(node).load_findings(s, n, node, nodes[n]))
+        found.extend(kind_of(node).load_findings(s, n, node, nodes[n].offered_rps))
     peak = s.workload.peak_rate()
     if s.workload.profile is not None and peak > saturation and first:
         found.append(Finding("warning", "peak_over_capacity", first,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Generator
+from typing import Callable
 
 from simpy import Environment, Event
 from simpy.core import StopSimulation

@@ -17,7 +17,7 @@ from simpy import Environment, Timeout
 from .station import Station
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kinds.service import Autoscale
+    from ..station_features import Autoscale
 
 __all__ = ["autoscale"]
 

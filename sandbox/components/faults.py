@@ -15,7 +15,7 @@ from simpy import Environment, Timeout
 from .station import Station
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kinds.station import Fault
+    from ..station_features import Fault
 
 __all__ = ["schedule_faults"]
 

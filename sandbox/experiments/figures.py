@@ -9,7 +9,7 @@ as the interval is wide (:func:`format_estimate`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 from ..intervals import Estimate, estimate, low_to_high, plus_minus, share_estimate
 from .runs import RunSummary

@@ -24,22 +24,21 @@ each kind overrides what it does differently.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterable, Iterator, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TypeVar
 
 from ..model import Model
 
 if TYPE_CHECKING:  # pragma: no cover
     from simpy import Environment
 
-    from ..analysis import NodeEstimate
-    from ..findings import Finding
     from ..calls import Edge
     from ..components import Component
     from ..distributions import ServiceTime
+    from ..findings import Finding
     from ..randomness import Streams
-    from ..scenario import Scenario
+    from ..workload import Workload
 
-__all__ = ["Kind", "NodeSpec", "FormField", "Capacity", "Build", "Problem", "S"]
+__all__ = ["Kind", "NodeSpec", "ScenarioView", "FormField", "Capacity", "Build", "Problem", "S"]
 
 Problem = tuple[str, str]   # (field path, reason), as ScenarioError holds them
 
@@ -49,6 +48,21 @@ class NodeSpec(Model):
     if TYPE_CHECKING:  # every spec has these two; declared per kind, so each keeps its field order
         kind: str
         cost_per_hour: float | None
+
+
+class ScenarioView(Protocol):
+    """What a kind reads of the scenario around its node (a :class:`~sandbox.scenario.Scenario` is one)."""
+
+    @property
+    def nodes(self) -> Mapping[str, NodeSpec]: ...
+
+    @property
+    def edges(self) -> Sequence["Edge"]: ...
+
+    @property
+    def workload(self) -> "Workload": ...
+
+    def out_edges(self, node: str) -> list["Edge"]: ...
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,7 @@ class Build:
     """What compiling a node needs: the SimPy environment, the run's random streams and the scenario."""
     env: "Environment"
     streams: "Streams"
-    scenario: "Scenario"
+    scenario: ScenarioView
 
 
 Widget = Literal["integer", "number", "choice", "toggle", "optional_integer", "service_time", "queue_limit", "cost"]
@@ -114,7 +128,7 @@ class Kind(Generic[S]):
 
     # ── the spec ─────────────────────────────────────────────────────────────
 
-    def problems(self, s: "Scenario", name: str, node: S) -> Iterator[Problem]:
+    def problems(self, s: ScenarioView, name: str, node: S) -> Iterator[Problem]:
         """Checks that need the whole scenario (a load balancer needs somewhere to send calls)."""
         return iter(())
 
@@ -126,13 +140,13 @@ class Kind(Generic[S]):
     def start(self, build: Build, name: str, node: S, component: "Component") -> None:
         """Start the component's own processes, once its calls are wired (queue consumers)."""
 
-    def processes(self, s: "Scenario", name: str, node: S) -> int:
+    def processes(self, s: ScenarioView, name: str, node: S) -> int:
         """Simulated processes it runs for the whole run (a queue's consumers): they count against limits."""
         return 0
 
     # ── the analysis ─────────────────────────────────────────────────────────
 
-    def capacity(self, s: "Scenario", name: str, node: S) -> Capacity:
+    def capacity(self, s: ScenarioView, name: str, node: S) -> Capacity:
         """Workers (or consumers) in all replicas, and the replicas: none for a pass-through node."""
         return Capacity(0, 1)
 
@@ -161,12 +175,13 @@ class Kind(Generic[S]):
         """What to say when every request depends on this node (it is reached by certain calls)."""
         return None
 
-    def design_findings(self, s: "Scenario", name: str, node: S) -> Iterable["Finding"]:
+    def design_findings(self, s: ScenarioView, name: str, node: S) -> Iterable["Finding"]:
         """What the design alone shows about the node (a queue that nobody consumes)."""
         return ()
 
-    def load_findings(self, s: "Scenario", name: str, node: S, estimate: "NodeEstimate") -> Iterable["Finding"]:
-        """What the analysis at the offered load shows (calls rate-limited, faults scheduled)."""
+    def load_findings(self, s: ScenarioView, name: str, node: S, offered_rps: float) -> Iterable["Finding"]:
+        """What the analysis at the offered load (`offered_rps` to this node) shows: calls rate-limited,
+        faults scheduled."""
         return ()
 
     # ── the views ────────────────────────────────────────────────────────────

@@ -9,15 +9,12 @@ balance over.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Literal
+from typing import Any, ClassVar, Iterator, Literal
 
 from pydantic import Field
 
 from ..components import POLICIES, LoadBalancer
-from .base import Build, FormField, Kind, NodeSpec, Problem
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..scenario import Scenario
+from .base import Build, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 __all__ = ["LoadBalancerNode", "LOAD_BALANCER", "LB_POLICIES"]
 
@@ -47,7 +44,7 @@ class LoadBalancerKind(Kind[LoadBalancerNode]):
                    step=0.01),),
     )
 
-    def problems(self, s: "Scenario", name: str, node: LoadBalancerNode) -> Iterator[Problem]:
+    def problems(self, s: ScenarioView, name: str, node: LoadBalancerNode) -> Iterator[Problem]:
         if not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a load balancer needs at least one outgoing edge to balance over"
 

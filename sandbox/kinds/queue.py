@@ -17,11 +17,10 @@ from pydantic import Field
 from ..components import MessageQueue
 from ..findings import Finding
 from ..model import MAX_PROCESSES
-from .base import Build, Capacity, FormField, Kind, NodeSpec, Problem
+from .base import Build, Capacity, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..components import Component
-    from ..scenario import Scenario
 
 __all__ = ["QueueNode", "QUEUE", "consumers"]
 
@@ -35,7 +34,7 @@ class QueueNode(NodeSpec):
     cost_per_hour: float | None = Field(default=None, ge=0)
 
 
-def consumers(s: "Scenario", name: str) -> int:
+def consumers(s: ScenarioView, name: str) -> int:
     """The consumers of queue `name`: as set, or one per worker of the nodes it feeds (at least one)."""
     node = s.nodes[name]
     assert isinstance(node, QueueNode)
@@ -67,7 +66,7 @@ class QueueKind(Kind[QueueNode]):
                    step=0.01),),
     )
 
-    def problems(self, s: "Scenario", name: str, node: QueueNode) -> Iterator[Problem]:
+    def problems(self, s: ScenarioView, name: str, node: QueueNode) -> Iterator[Problem]:
         count = consumers(s, name)
         if node.consumers is None and count > MAX_PROCESSES:
             yield f"nodes.{name}.consumers", (f"by default {name} starts one consumer per worker of the nodes it "
@@ -82,17 +81,17 @@ class QueueKind(Kind[QueueNode]):
         assert isinstance(component, MessageQueue)
         component.start(consumers(build.scenario, name))
 
-    def processes(self, s: "Scenario", name: str, node: QueueNode) -> int:
+    def processes(self, s: ScenarioView, name: str, node: QueueNode) -> int:
         return consumers(s, name)
 
-    def capacity(self, s: "Scenario", name: str, node: QueueNode) -> Capacity:
+    def capacity(self, s: ScenarioView, name: str, node: QueueNode) -> Capacity:
         return Capacity(consumers(s, name), 1)
 
     def spof_finding(self, name: str, node: QueueNode) -> Finding | None:
         return Finding("info", "single_point_of_failure", name,
                        f"every request enqueues at {name}; if it is down, requests fail")
 
-    def design_findings(self, s: "Scenario", name: str, node: QueueNode) -> Iterable[Finding]:
+    def design_findings(self, s: ScenarioView, name: str, node: QueueNode) -> Iterable[Finding]:
         if not s.out_edges(name):
             yield Finding("warning", "no_consumers", name, f"{name} has no consumers: it fills up and then rejects")
 

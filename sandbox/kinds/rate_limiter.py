@@ -9,18 +9,14 @@ admits at most ``rate_rps`` (see :mod:`sandbox.components.rate_limiter`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal
+from typing import Any, ClassVar, Iterable, Iterator, Literal
 
 from pydantic import Field
 
 from ..components import RateLimiter
 from ..findings import Finding
 from ..model import MAX_RATE_RPS
-from .base import Build, FormField, Kind, NodeSpec, Problem
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..analysis import NodeEstimate
-    from ..scenario import Scenario
+from .base import Build, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 __all__ = ["RateLimiterNode", "RATE_LIMITER"]
 
@@ -49,7 +45,7 @@ class RateLimiterKind(Kind[RateLimiterNode]):
                    step=0.01),),
     )
 
-    def problems(self, s: "Scenario", name: str, node: RateLimiterNode) -> Iterator[Problem]:
+    def problems(self, s: ScenarioView, name: str, node: RateLimiterNode) -> Iterator[Problem]:
         if not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a rate limiter needs an outgoing edge to the node it protects"
 
@@ -60,8 +56,8 @@ class RateLimiterKind(Kind[RateLimiterNode]):
     def admits_rps(self, node: RateLimiterNode) -> float:
         return float(node.rate_rps)
 
-    def load_findings(self, s: "Scenario", name: str, node: RateLimiterNode, estimate: "NodeEstimate") -> Iterable[Finding]:
-        offered = estimate.offered_rps
+    def load_findings(self, s: ScenarioView, name: str, node: RateLimiterNode, offered_rps: float) -> Iterable[Finding]:
+        offered = offered_rps
         if offered > node.rate_rps:
             yield Finding("info", "rate_limited", name,
                           f"{name} admits {node.rate_rps:g} rps of the {offered:.0f} offered: "

@@ -12,31 +12,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from ..components import Station
 from ..components.autoscaler import autoscale
 from ..distributions import ServiceTime
-from ..model import Model
+from ..station_features import Autoscale
 from .base import Build
 from .station import StationKind, StationSpec
 
-__all__ = ["Autoscale", "ServiceNode", "SERVICE"]
-
-
-class Autoscale(Model):
-    """Target-tracking autoscaling: adjust replicas so utilization nears the target."""
-    min_replicas: int = Field(default=1, ge=1, le=1000)
-    max_replicas: int = Field(ge=1, le=1000)
-    target_utilization: float = Field(default=0.6, gt=0, lt=1)
-    check_every_s: float = Field(default=10.0, gt=0)
-    cold_start_s: float = Field(default=30.0, ge=0, description="a new replica serves only after this")
-
-    @model_validator(mode="after")
-    def _bounds(self) -> "Autoscale":
-        if self.max_replicas < self.min_replicas:
-            raise ValueError(f"max_replicas ({self.max_replicas}) must be at least min_replicas ({self.min_replicas})")
-        return self
+__all__ = ["ServiceNode", "SERVICE"]
 
 
 class ServiceNode(StationSpec):

@@ -10,43 +10,18 @@ burst, and :class:`StationKind` the answers every station gives. The runtime is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ..findings import Finding
 from ..components import Station
 from ..components.faults import schedule_faults
 from ..distributions import ServiceTime
-from ..model import Model
-from .base import Build, Capacity, FormField, Kind, NodeSpec
+from ..station_features import Fault
+from .base import ScenarioView, Build, Capacity, FormField, Kind, NodeSpec
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..analysis import NodeEstimate
-    from ..scenario import Scenario
-
-__all__ = ["Fault", "StationSpec", "StationKind", "STATION_FORM"]
-
-
-class Fault(Model):
-    """A scheduled fault: the node is down, slow, or erroring from at_s for for_s seconds."""
-    at_s: float = Field(ge=0)
-    for_s: float = Field(gt=0)
-    mode: Literal["down", "slow", "errors"]
-    multiplier: float | None = Field(default=None, ge=1, le=1000, description="slow: service-time multiplier")
-    rate: float | None = Field(default=None, gt=0, le=1, description="errors: share of attempts that fail")
-
-    @model_validator(mode="after")
-    def _mode_fields(self) -> "Fault":
-        if self.mode == "slow" and self.multiplier is None:
-            raise ValueError("mode 'slow' needs a multiplier (service-time factor, at least 1)")
-        if self.mode == "errors" and self.rate is None:
-            raise ValueError("mode 'errors' needs a rate (share of attempts that fail, up to 1)")
-        if self.mode != "slow" and self.multiplier is not None:
-            raise ValueError(f"multiplier applies to mode 'slow', not {self.mode!r}")
-        if self.mode != "errors" and self.rate is not None:
-            raise ValueError(f"rate applies to mode 'errors', not {self.mode!r}")
-        return self
+__all__ = ["StationSpec", "StationKind", "STATION_FORM"]
 
 
 class StationSpec(NodeSpec):
@@ -112,7 +87,7 @@ class StationKind(Kind[St]):
                     route=streams.sampler(f"node:{name}:route", "random"), parallel=node.parallel,
                     error_rate=node.error_rate, errors=streams.sampler(f"node:{name}:errors", "random"))
 
-    def capacity(self, s: "Scenario", name: str, node: St) -> Capacity:
+    def capacity(self, s: ScenarioView, name: str, node: St) -> Capacity:
         return Capacity(node.workers * node.replicas, node.replicas)
 
     def service_time(self, node: St) -> ServiceTime:
@@ -127,7 +102,7 @@ class StationKind(Kind[St]):
                            f"{name} has one replica and every request depends on it")
         return None
 
-    def load_findings(self, s: "Scenario", name: str, node: St, estimate: "NodeEstimate") -> Iterable[Finding]:
+    def load_findings(self, s: ScenarioView, name: str, node: St, offered_rps: float) -> Iterable[Finding]:
         for f in node.failures:
             if f.at_s >= s.workload.duration_s:
                 yield Finding("warning", "fault", name, f"{name}'s {f.mode} fault at {f.at_s:g} s never happens: "

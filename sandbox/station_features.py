@@ -1,0 +1,53 @@
+"""What a station can be told to do over a run: scheduled faults and autoscaling, as specs.
+
+A :class:`Fault` takes a service, database or cache down, slows it or makes it
+fail calls for a while (:mod:`sandbox.components.faults` plays it); an
+:class:`Autoscale` policy adds and removes a service's replicas to track a
+target utilization (:mod:`sandbox.components.autoscaler`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .model import Model
+
+__all__ = ["Fault", "Autoscale"]
+
+
+class Fault(Model):
+    """A scheduled fault: the node is down, slow, or erroring from at_s for for_s seconds."""
+    at_s: float = Field(ge=0)
+    for_s: float = Field(gt=0)
+    mode: Literal["down", "slow", "errors"]
+    multiplier: float | None = Field(default=None, ge=1, le=1000, description="slow: service-time multiplier")
+    rate: float | None = Field(default=None, gt=0, le=1, description="errors: share of attempts that fail")
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> "Fault":
+        if self.mode == "slow" and self.multiplier is None:
+            raise ValueError("mode 'slow' needs a multiplier (service-time factor, at least 1)")
+        if self.mode == "errors" and self.rate is None:
+            raise ValueError("mode 'errors' needs a rate (share of attempts that fail, up to 1)")
+        if self.mode != "slow" and self.multiplier is not None:
+            raise ValueError(f"multiplier applies to mode 'slow', not {self.mode!r}")
+        if self.mode != "errors" and self.rate is not None:
+            raise ValueError(f"rate applies to mode 'errors', not {self.mode!r}")
+        return self
+
+
+class Autoscale(Model):
+    """Target-tracking autoscaling: adjust replicas so utilization nears the target."""
+    min_replicas: int = Field(default=1, ge=1, le=1000)
+    max_replicas: int = Field(ge=1, le=1000)
+    target_utilization: float = Field(default=0.6, gt=0, lt=1)
+    check_every_s: float = Field(default=10.0, gt=0)
+    cold_start_s: float = Field(default=30.0, ge=0, description="a new replica serves only after this")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "Autoscale":
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"max_replicas ({self.max_replicas}) must be at least min_replicas ({self.min_replicas})")
+        return self
