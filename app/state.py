@@ -282,16 +282,20 @@ def update(data: dict[str, Any] | None = None, layout: dict[str, tuple[float, fl
     """Change the current design (and/or its layout) and save it.
 
     `structural` renews every field widget (after renames, removals, replacements).
-    A change of the design itself is the visitor's next action, so it ends the message shown.
+    Nothing is saved when nothing changed; a change of the design itself is the
+    visitor's next action, so it ends the message shown.
     """
     ss = st.session_state
-    if data is not None:
+    changed = (data is not None and data != ss["design"]) or (layout is not None and layout != ss["layout"])
+    if structural:
+        ss["rev"] += 1
+    if not changed:  # a widget that reports its own value again (it happens after a rerun) changes nothing
+        return
+    if data is not None and data != ss["design"]:
         ss["design"] = data
         clear_flash()
     if layout is not None:
         ss["layout"] = layout
-    if structural:
-        ss["rev"] += 1
     save()
 
 

@@ -298,3 +298,23 @@ def test_negative_values_and_nan_are_refused(db: Path) -> None:
     import zlib
     nan = app(design="1" + base64.urlsafe_b64encode(zlib.compress(body)).decode().rstrip("="))
     assert "NaN or infinity" in shown(nan.error)
+
+
+def test_a_widget_that_reports_its_own_value_again_saves_nothing(db: Path) -> None:
+    """In the browser a text field sometimes reports its unchanged value after a rerun; that is not an edit
+    (each needless save would make another tab's next edit look stale). state.update, outside a page."""
+    import streamlit as st
+    from app import state
+    ws = new_workspace_id()
+    record = Store(db).create_design(ws, SMALL, {"api": (1, 2)})
+    st.session_state.update({"workspace": ws, "design_id": record.id, "version": 0, "design": dict(SMALL),
+                             "layout": {"api": (1.0, 2.0)}, "rev": 0, "challenge": None})
+    try:
+        state.update(dict(SMALL))                       # the same design again
+        state.update(layout={"api": (1.0, 2.0)})        # the same place again
+        assert Store(db).current_design(ws).version == 0
+        state.update({**SMALL, "name": "Changed"})
+        assert Store(db).current_design(ws).version == 1
+    finally:
+        for key in ("workspace", "design_id", "version", "design", "layout", "rev", "challenge"):
+            st.session_state.pop(key, None)
