@@ -82,13 +82,13 @@ def _results(scenario_yaml: str, seed: int) -> sandbox.Results:
 def run(data: dict[str, Any], req: RunRequest) -> None:
     """Run the design under the requested workload and make it the run shown."""
     run_data = edit.with_load(data, rate=req.rate, duration_s=req.duration_s, pattern=req.pattern, peak=req.peak)
-    problems = edit.problems(run_data)
-    if problems:
+    scenario, problems = edit.validate(run_data)
+    if scenario is None:
         st.error("These run settings make the design invalid:\n\n"
                  + widgets.problem_lines([(p.replace("workload.", ""), r) for p, r in problems]),
                  icon=":material/error:")
         return
-    text = sandbox.from_dict(run_data).to_yaml()
+    text = scenario.to_yaml()
     try:
         results = _results(text, req.seed)
     except sandbox.SimulationError as exc:

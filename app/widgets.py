@@ -36,7 +36,7 @@ def show_flash(page: str) -> None:
     if msg is None:
         return
     kind, text = msg
-    with st.container(horizontal=True, vertical_alignment="center"):
+    with st.container(horizontal=True, vertical_alignment="center", wrap=False):
         ALERTS.get(kind, st.info)(text)
         st.button("Dismiss", key="flash_dismiss", type="tertiary", icon=":material/close:",
                   on_click=state.clear_flash, help="hide this message")
