@@ -75,6 +75,7 @@ def _open_saved() -> None:
 
 def _delete_saved() -> None:
     chosen = st.session_state.get("open_saved")
+    st.session_state["delete_confirm"] = False  # each deletion is confirmed on its own
     if chosen is not None:
         state.delete_saved(int(chosen))
 
@@ -127,11 +128,16 @@ def design_bar_ui(data: dict[str, Any], text: str, valid: bool) -> None:
         with st.popover("Open", key="pop_open", icon=":material/folder_open:"):
             saved = state.store().designs(ws)
             labels = {d.id: f"{d.name} · {datetime.fromtimestamp(d.updated):%d %b %H:%M}" for d in saved}
+            if labels and st.session_state.get("open_saved") not in labels:  # the list changed since it was drawn
+                st.session_state["open_saved"] = next(iter(labels))
             st.selectbox("Saved designs in this workspace", list(labels), format_func=labels.get, key="open_saved")
-            with st.container(horizontal=True):
-                st.button("Open", on_click=_open_saved, key="open_button")
+            with st.container(horizontal=True, vertical_alignment="center"):
+                st.button("Open", on_click=_open_saved, key="open_button", disabled=not saved)
+                sure = st.checkbox("Delete it?", key="delete_confirm", disabled=not saved,
+                                   help="tick, then press Delete: the chosen design is removed from this workspace "
+                                        "(its runs stay in the history)")
                 st.button("Delete", on_click=_delete_saved, key="delete_button", icon=":material/delete:",
-                          help="remove the chosen design from this workspace (its runs stay in the history)")
+                          disabled=not sure)
         with st.popover("Import", key="pop_import", icon=":material/upload:"):
             st.file_uploader("A scenario YAML file", type=["yaml", "yml"], key="upload", on_change=_import_upload,
                              max_upload_size=1)
@@ -148,7 +154,11 @@ def design_bar_ui(data: dict[str, Any], text: str, valid: bool) -> None:
                 base = (st.context.url or "").split("?")[0]
                 st.caption("Anyone opening this link gets a copy of this design:")
                 st.code(f"{base}?design={token}", language=None, wrap_lines=True)
-            st.caption(f"Your work is saved in workspace `{ws}`; bookmark this page's address to come back to it.")
+            if state.design_id() is None:
+                st.caption("Nothing is saved until you change something; from then on your work is kept in "
+                           f"workspace `{ws}`: bookmark this page's address to come back to it.")
+            else:
+                st.caption(f"Your work is saved in workspace `{ws}`; bookmark this page's address to come back to it.")
 
 
 def palette_ui(allowed: set[str] | None) -> None:

@@ -165,7 +165,9 @@ def init() -> None:
     ss.setdefault("rev", 0)
     ss.setdefault("serial", 0)
     token = st.query_params.get("design")
-    if token and token != ss.get("shared"):
+    if token == "":
+        del st.query_params["design"]
+    elif token and token != ss.get("shared"):
         _open_shared(token)
     if "design_id" not in ss:
         current = store().current_design(ws)

@@ -121,10 +121,12 @@ def test_a_saved_design_can_be_deleted_to_make_room(db: Path) -> None:
     store.create_design(ws, {**SMALL, "name": "Current"})
     at = app(ws)
     at.selectbox(key="open_saved").set_value(keep.id)
+    assert button(at, "Delete").disabled  # a deletion is confirmed first
+    at.checkbox(key="delete_confirm").check().run()
     button(at, "Delete").click().run()
     assert not at.exception
     assert [d.name for d in store.designs(ws)] == ["Current"]
-    assert "Deleted" in shown(at.success)
+    assert "Deleted" in shown(at.success) and not at.checkbox(key="delete_confirm").value
 
 
 # ── two tabs on one workspace ────────────────────────────────────────────────
@@ -318,3 +320,11 @@ def test_a_widget_that_reports_its_own_value_again_saves_nothing(db: Path) -> No
     finally:
         for key in ("workspace", "design_id", "version", "design", "layout", "rev", "challenge"):
             st.session_state.pop(key, None)
+
+
+def test_the_open_list_offers_the_design_saved_by_the_first_change(db: Path) -> None:
+    at = app()
+    assert at.selectbox(key="open_saved").options == []
+    button(at, "Service").click().run()
+    saved = Store(db).current_design(at.session_state["workspace"])
+    assert at.selectbox(key="open_saved").value == saved.id
