@@ -57,6 +57,12 @@ def _number(value: Any, spec: str = "g") -> str:
     return format(value, spec)
 
 
+def kind_label(node: Any) -> str:
+    """The node's kind in words, or "?" for a kind that is not one (of any type)."""
+    kind = node.get("kind") if isinstance(node, dict) else None
+    return KIND_LABEL.get(kind, "?") if isinstance(kind, str) else "?"
+
+
 def _size(node: dict[str, Any]) -> str:
     """The node's size in plain words and numbers; a field of the wrong type shows as "?"."""
     kind = node.get("kind")
@@ -79,9 +85,7 @@ def _flow_node(name: str, node: dict[str, Any], pos: tuple[float, float], analys
                entry: str | None) -> StreamlitFlowNode:
     """A canvas node. Its content is Markdown rendered with raw HTML, so every piece of the design in it is
     escaped text (text.md) or a number; the kind and policy are drawn only when they are known words."""
-    kind = node.get("kind")
-    label = KIND_LABEL.get(kind, "?") if isinstance(kind, str) else "?"
-    lines = [f"**{md(name, limit=MAX_NAME_SHOWN)}**", f"{label} · {_size(node)}"]
+    lines = [f"**{md(name, limit=MAX_NAME_SHOWN)}**", f"{kind_label(node)} · {_size(node)}"]
     style = {"width": "170px", "fontSize": "12px", "padding": "6px", "borderRadius": "8px",
              "border": "1px solid #4a5568", "background": "#e8eef7", "color": "#1a202c"}
     estimate = analysis.nodes.get(name) if analysis else None

@@ -16,6 +16,7 @@ from sandbox import edit
 from sandbox.scenario import DEFAULT_COST_PER_HOUR, LB_POLICIES
 
 from app import canvas, state
+from app.text import md
 from app.widgets import Problems, checkbox_field, number_field, select_field, show_field_problems
 
 DISTS = ("exponential", "constant", "lognormal", "uniform")
@@ -115,7 +116,7 @@ def _service_time_ui(name: str, node: dict[str, Any], problems: Problems) -> Non
     shown = {f"{path}.{f}" for f in ("dist", "mean_ms", "sigma", "p99_ms", "min_ms", "max_ms")}
     for where, reason in problems:  # problems of the distribution as a whole (p99 below the mean, ...)
         if (where == path or where.startswith(path + ".")) and where not in shown:
-            st.error(reason, icon=":material/error:")
+            st.error(md(reason), icon=":material/error:")
 
 
 def _station_ui(name: str, node: dict[str, Any], problems: Problems) -> None:
@@ -168,14 +169,14 @@ def node_ui(data: dict[str, Any], problems: Problems) -> None:
     if st.session_state.get("sel_node") not in names:
         st.session_state["sel_node"] = names[-1]
     name = st.selectbox("Node", names, key="sel_node",
-                        format_func=lambda n: f"{n} ({canvas.KIND_LABEL.get(nodes[n].get('kind'), '?')})")
+                        format_func=lambda n: f"{n} ({canvas.kind_label(nodes[n])})")
     node = nodes[name] if isinstance(nodes[name], dict) else {}
     show_field_problems(problems, f"nodes.{name}")
     key = state.widget_key(f"nodes.{name}.__name")
     st.text_input("Name", value=name, key=key, on_change=_rename_node, args=(name, key))
     bad = st.session_state.get("rename_problem")
     if bad and bad[0] == name:
-        st.error(bad[1], icon=":material/error:")
+        st.error(md(bad[1]), icon=":material/error:")
         st.session_state.pop("rename_problem", None)
     kind = node.get("kind")
     p = f"nodes.{name}"
@@ -224,7 +225,7 @@ def edge_ui(data: dict[str, Any], problems: Problems) -> None:
     p = f"edges.{i}"
     for where, reason in problems:
         if where == f"edges[{i}]" or where == "edges":
-            st.error(reason, icon=":material/error:")
+            st.error(md(reason), icon=":material/error:")
     pb = [(w.replace(f"edges[{i}]", p), r) for w, r in problems]  # edges[0].when -> edges.0.when
     c1, c2 = st.columns(2)
     with c1:
@@ -293,6 +294,7 @@ def workload_ui(data: dict[str, Any], problems: Problems) -> None:
                      help="goodput counts requests completed within this")
     if w.get("profile"):
         prof = w["profile"]
-        st.caption(f"Load profile: {', '.join(f'{k} {v}' for k, v in prof.items())} (edit it in the YAML below).")
+        shown = md(", ".join(f"{k} {v}" for k, v in prof.items()) if isinstance(prof, dict) else prof, limit=200)
+        st.caption(f"Load profile: {shown} (edit it in the YAML below).")
         st.button("Remove the load profile", on_click=_remove_profile)
         show_field_problems(problems, "workload.profile", prefix=True)

@@ -73,6 +73,20 @@ def test_a_link_nested_600_characters_deep_is_refused_not_a_traceback(db: Path) 
     assert "nested too deeply" in shown(at.error)
 
 
+@pytest.mark.parametrize("node", [{"kind": ["service"]}, {"kind": {"a": 1}}, {"kind": None},
+                                  {"kind": "load_balancer", "policy": ["round_robin"]},
+                                  {"kind": "queue", "capacity": {"x": 1}, "consumers": [1]},
+                                  {"kind": "service", "service_time": ["constant"]},
+                                  {"kind": "cache", "hit_ratio": "most", "cost_per_hour": [1]}])
+def test_a_link_with_wrong_values_in_a_node_opens_and_lists_the_problem(db: Path, node: dict) -> None:
+    at = app(design=link(with_(nodes={**SMALL["nodes"], "db": node})))
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="sel_node").set_value("db").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "to fix before this design can run" in shown(at.error)
+    everywhere(at)
+
+
 @pytest.mark.parametrize("edge", [{"latency_ms": "slow"}, {"timeout_ms": [1]}, {"retries": {"a": 1}},
                                   {"from": ["api"]}, {"to": {"db": 1}}, {"probability": "half"}])
 def test_a_link_with_wrong_values_in_a_call_opens_and_lists_the_problem(db: Path, edge: dict) -> None:
