@@ -202,7 +202,8 @@ def node_ui(data: dict[str, Any], problems: Problems) -> None:
 
 def edge_ui(data: dict[str, Any], problems: Problems) -> None:
     """Add a call between two nodes; the selected call's fields."""
-    nodes = list(data.get("nodes") or {})
+    nodes_of = data.get("nodes") or {}
+    nodes = list(nodes_of)
     edges = data.get("edges") or []
     if not nodes:
         st.info("Add components first, then connect them: drag from a node's right handle to another's left "
@@ -238,7 +239,8 @@ def edge_ui(data: dict[str, Any], problems: Problems) -> None:
                      help="share of the caller's calls that take this edge")
     with c2:
         number_field("Network latency ms", f"{p}.latency_ms", e.get("latency_ms", 0), pb, help="each way")
-    source_kind = (data.get("nodes", {}).get(e.get("from")) or {}).get("kind")
+    source = e.get("from")
+    source_kind = (nodes_of.get(source) or {}).get("kind") if isinstance(source, str) else None
     if source_kind == "cache" or e.get("when", "always") != "always":
         select_field("When", f"{p}.when", e.get("when", "always"), ("always", "hit", "miss"), pb,
                      help="from a cache: only on a hit, or only on a miss (read-through)")

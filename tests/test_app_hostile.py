@@ -40,7 +40,10 @@ def with_(**changes: Any) -> dict[str, Any]:
 
 
 def everywhere(at: AppTest) -> None:
-    """Every page draws without a traceback."""
+    """Every page, and every form of the Build page, draws without a traceback."""
+    for mode in ("Call", "Workload", "Node"):
+        at.radio(key="inspector").set_value(mode).run()
+        assert not at.exception, (mode, [e.value for e in at.exception])
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
@@ -73,6 +76,15 @@ def test_a_link_nested_600_characters_deep_is_refused_not_a_traceback(db: Path) 
     assert "nested too deeply" in shown(at.error)
 
 
+@pytest.mark.parametrize("workload", [{"entry": ["api"]}, {"profile": "spiky"}, {"profile": {"shape": ["x"]}},
+                                      {"users": "many"}, {"arrival": {"a": 1}}])
+def test_a_link_with_wrong_values_in_the_workload_opens_and_lists_the_problem(db: Path, workload: dict) -> None:
+    at = app(design=link(with_(workload={**SMALL["workload"], **workload})))
+    assert not at.exception, [e.value for e in at.exception]
+    assert "to fix before this design can run" in shown(at.error)
+    everywhere(at)
+
+
 @pytest.mark.parametrize("node", [{"kind": ["service"]}, {"kind": {"a": 1}}, {"kind": None},
                                   {"kind": "load_balancer", "policy": ["round_robin"]},
                                   {"kind": "queue", "capacity": {"x": 1}, "consumers": [1]},
@@ -88,7 +100,8 @@ def test_a_link_with_wrong_values_in_a_node_opens_and_lists_the_problem(db: Path
 
 
 @pytest.mark.parametrize("edge", [{"latency_ms": "slow"}, {"timeout_ms": [1]}, {"retries": {"a": 1}},
-                                  {"from": ["api"]}, {"to": {"db": 1}}, {"probability": "half"}])
+                                  {"from": ["api"]}, {"to": {"db": 1}}, {"probability": "half"},
+                                  {"when": ["hit"]}, {"backoff": "yes"}, {"circuit_breaker": [1]}])
 def test_a_link_with_wrong_values_in_a_call_opens_and_lists_the_problem(db: Path, edge: dict) -> None:
     design = with_(edges=[{"from": "api", "to": "db", **edge}])
     at = app(design=link(design))
