@@ -31,7 +31,7 @@ from typing import Any, Callable
 import streamlit as st
 
 import sandbox
-from sandbox import edit
+from sandbox import edit, share
 from sandbox.experiments import ComparisonResult, SweepResult, changed_name, parse_range, parse_setting
 from sandbox.scenario import with_overrides
 
@@ -189,7 +189,7 @@ def _b_sources() -> dict[str, Callable[[], dict[str, Any]]]:
     for rec in state.store().designs(state.workspace()):
         if rec.id != state.design_id():
             out[f"Saved: {rec.name or 'Untitled design'} ({datetime.fromtimestamp(rec.updated):%d %b %H:%M:%S})"] = \
-                lambda rec=rec: rec.data
+                lambda rec=rec: share.drawable(rec.data)[0]  # a design an older version stored may be any shape
     return out
 
 

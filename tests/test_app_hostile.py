@@ -208,3 +208,15 @@ def test_problem_reasons_and_paths_from_user_keys_are_shown_as_typed(db: Path) -
     for source in sources(at):
         outside_code = re.sub(r"(`+).*?\1", "", source)  # ... in a code span, where Markdown is text
         assert "[a](http://evil)" not in outside_code and "**x**" not in outside_code, source
+
+
+def test_a_stored_design_of_the_wrong_shape_as_design_b_is_refused_with_its_problems(db: Path) -> None:
+    ws = stored(db, ["not", "a", "design"])
+    Store(db).create_design(ws, SMALL)  # the current design; the broken one is another saved design
+    at = app(ws).switch_page("app/experiments.py").run()
+    source = [o for o in at.selectbox(key="exp.compare.source").options if o.startswith("Saved:")]
+    at.selectbox(key="exp.compare.source").set_value(source[0])
+    at.number_input(key="exp.compare.n").set_value(2)
+    button(at, "Compare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "`nodes`: is required" in shown(at.error)  # what was readable (nothing) is checked as a design
