@@ -15,20 +15,20 @@ True
 """
 
 from .analysis import Analysis, NodeEstimate, analyse
+from .calls import Edge
 from .diagram import to_dot
 from .engine import Limits, simulate
-from .findings import Finding
 from .errors import RunCancelled, SandboxError, ScenarioError, SimulationError
-from .experiments import compare, replicate, sweep
+from .experiments import RunOptions, compare, replicate, sweep
+from .findings import Finding
 from .graph import to_graph
 from .results import Bottleneck, Cause, Latency, NodeResult, Requests, Results, Trace
-from .calls import Edge
 from .scenario import Scenario, from_dict, json_schema, load, loads, with_overrides
 from .workload import Workload
 
 __all__ = [
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
-    "NodeResult", "Requests", "Results", "RunCancelled", "SandboxError", "Scenario", "ScenarioError",
+    "NodeResult", "Requests", "Results", "RunCancelled", "RunOptions", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "analyse", "from_dict", "json_schema", "load", "loads",
     "simulate", "to_dot", "to_graph", "with_overrides", "replicate", "compare", "sweep",
 ]
