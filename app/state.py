@@ -183,7 +183,7 @@ def _workspace() -> str:
     asked, own = st.query_params.get("w"), ss.get("workspace")
     if own is not None and asked in (None, own):
         ws = own
-    elif valid_workspace_id(asked) and store().workspace_exists(asked):
+    elif isinstance(asked, str) and valid_workspace_id(asked) and store().workspace_exists(asked):
         ws = asked
     else:
         ws = own or new_workspace_id()
@@ -315,9 +315,9 @@ def save() -> None:
             ss["version"] = store().save_design(workspace(), ss["design_id"], ss["design"], ss["layout"],
                                                 expected_version=ss["version"])
     except StaleDesign:
-        record = store().design(workspace(), ss["design_id"])
-        if record is not None:
-            _adopt(record)
+        stored = store().design(workspace(), ss["design_id"])
+        if stored is not None:
+            _adopt(stored)
         flash("warning", "**Another tab changed this design** since this page loaded it, so your last edit was "
                          "not saved. This is the design as that tab saved it; make the change again if you still "
                          "want it.")

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from sandbox.store import Store, new_workspace_id
 
-from .conftest import APP, ROOT
+from .conftest import APP
 SMALL = {"name": "Small API",
          "workload": {"entry": "api", "rate_rps": 50, "duration_s": 20, "warmup_s": 2, "slo_ms": 200},
          "nodes": {"api": {"kind": "service", "workers": 2, "service_time": {"dist": "exponential", "mean_ms": 20}},

@@ -14,7 +14,6 @@ import sandbox
 import sandbox.edit
 import sandbox.scenario
 
-from .conftest import ROOT
 from .test_app import SMALL, app, button, with_design
 from .test_app_store import shown
 
