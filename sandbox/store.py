@@ -355,6 +355,7 @@ class Store:
                 "INSERT INTO designs (workspace, name, data, layout, challenge, created, updated, version) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
                 (workspace, _name(data), text, layout_text, challenge, now, now))
+            assert cur.lastrowid is not None  # set by every INSERT
             design_id = int(cur.lastrowid)
             self._point(db, workspace, design_id, now)
         found = self.design(workspace, design_id)
@@ -452,6 +453,7 @@ class Store:
                        "(SELECT id FROM runs WHERE workspace = ? ORDER BY id DESC LIMIT ?)",
                        (workspace, workspace, RUNS_KEPT))
             self._touch(db, workspace, now)
+            assert cur.lastrowid is not None  # set by every INSERT
             return int(cur.lastrowid)
 
     def runs(self, workspace: str, limit: int = 50, design_id: int | None = None) -> list[RunRecord]:
