@@ -17,14 +17,12 @@ import streamlit as st
 
 import sandbox
 from sandbox import edit, share
-from sandbox.challenges import check_constraints, design as challenge_design
+from sandbox.challenges import challenge_of, check_constraints, design as challenge_design
+from sandbox.kinds import KINDS
 
 from app import canvas, forms, state, widgets
 from app.text import md
 
-KIND_ICON = {"service": ":material/dns:", "database": ":material/database:", "cache": ":material/bolt:",
-             "load_balancer": ":material/call_split:", "queue": ":material/view_list:",
-             "rate_limiter": ":material/speed:"}
 MAX_UPLOAD_BYTES = 512 * 1024
 
 
@@ -34,8 +32,8 @@ def _template(kind: str) -> tuple[str, dict[str, Any]] | None:
     """The starter node an added node of `kind` must copy in the current challenge, if any."""
     cid = state.challenge_id()
     scenario = state.challenge_scenario(cid) if cid else None
-    name = scenario.challenge.constraints.templates.get(kind) if scenario else None
-    if name is None:
+    name = challenge_of(scenario).constraints.templates.get(kind) if scenario else None
+    if name is None or cid is None:
         return None
     starter = edit.challenge_design(dict(state.campaign())[cid], "starter")
     return name, starter["nodes"][name]
@@ -130,7 +128,8 @@ def design_bar_ui(data: dict[str, Any], text: str, valid: bool) -> None:
             labels = {d.id: f"{d.name} · {datetime.fromtimestamp(d.updated):%d %b %H:%M}" for d in saved}
             if labels and st.session_state.get("open_saved") not in labels:  # the list changed since it was drawn
                 st.session_state["open_saved"] = next(iter(labels))
-            st.selectbox("Saved designs in this workspace", list(labels), format_func=labels.get, key="open_saved")
+            st.selectbox("Saved designs in this workspace", list(labels), format_func=lambda i: labels.get(i, "?"),
+                         key="open_saved")
             with st.container(horizontal=True, vertical_alignment="center"):
                 st.button("Open", on_click=_open_saved, key="open_button", disabled=not saved)
                 sure = st.checkbox("Delete it?", key="delete_confirm", disabled=not saved,
@@ -165,11 +164,11 @@ def palette_ui(allowed: set[str] | None) -> None:
     """One button per component kind; each adds a node with sensible defaults."""
     with st.container(horizontal=True, vertical_alignment="center"):
         st.markdown("**Add**")
-        for kind, label in canvas.KIND_LABEL.items():
+        for kind, k in KINDS.items():
             disabled = allowed is not None and kind not in allowed
-            st.button(label.capitalize(), key=f"palette_{kind}", icon=KIND_ICON[kind], on_click=_add_node,
+            st.button(k.label.capitalize(), key=f"palette_{kind}", icon=f":material/{k.icon}:", on_click=_add_node,
                       args=(kind,), disabled=disabled,
-                      help="this challenge does not let you add this kind" if disabled else f"add a {label}")
+                      help="this challenge does not let you add this kind" if disabled else f"add a {k.label}")
 
 
 def yaml_ui(text: str) -> None:
@@ -189,7 +188,7 @@ def show_challenge(challenge_id: str, scenario: sandbox.Scenario | None) -> set[
     ch_scenario = state.challenge_scenario(challenge_id)
     if ch_scenario is None:
         return None
-    ch = ch_scenario.challenge
+    ch = challenge_of(ch_scenario)
     c = ch.constraints
     with st.container(border=True):
         st.markdown(f"**Challenge: {ch.title}** (level {ch.level}). You may change "
@@ -234,7 +233,7 @@ def show_analysis(analysis: sandbox.Analysis | None, scenario: sandbox.Scenario 
         else:
             st.success(f"The design saturates at **{sat:,.0f} rps**, {sat / rate:.1f}× the offered load; "
                        f"**{analysis.first_to_saturate}** reaches 100% busy first.", icon=":material/check_circle:")
-    rows = [{"node": n, "kind": e.kind.replace("_", " "), "offered rps": e.offered_rps,
+    rows = [{"node": n, "kind": KINDS[e.kind].label, "offered rps": e.offered_rps,
              "predicted utilization": e.predicted_utilization if math.isfinite(e.predicted_utilization) else None,
              "predicted wait ms": e.predicted_wait_ms if math.isfinite(e.predicted_wait_ms) else None,
              "hold ms": e.hold_ms} for n, e in analysis.nodes.items()]
@@ -304,7 +303,8 @@ def page() -> None:
     text = edit.to_yaml(data)
     st.title("Build", anchor=False)
     design_bar_ui(data, text, scenario is not None)
-    allowed = show_challenge(state.challenge_id(), scenario) if state.challenge_id() else None
+    cid = state.challenge_id()
+    allowed = show_challenge(cid, scenario) if cid else None
     palette_ui(allowed)
     left, right = st.columns([3, 2], gap="medium")
     with right:  # the forms first: see _apply_canvas

@@ -28,14 +28,14 @@ from streamlit_flow import streamlit_flow
 from streamlit_flow.elements import StreamlitFlowEdge, StreamlitFlowNode
 from streamlit_flow.state import StreamlitFlowState
 
+from pydantic import ValidationError
+
 import sandbox
 from sandbox.diagram import utilization_colour
-from sandbox.scenario import LB_POLICIES
+from sandbox.kinds import KINDS, Kind
 
 from app.text import md
 
-KIND_LABEL = {"service": "service", "database": "database", "cache": "cache", "load_balancer": "load balancer",
-              "queue": "queue", "rate_limiter": "rate limiter"}
 NEW_EDGE_PREFIX = "st-flow-edge_"
 MAX_NAME_SHOWN = 64  # characters of a node name drawn on the canvas
 
@@ -57,28 +57,29 @@ def _number(value: Any, spec: str = "g") -> str:
     return format(value, spec)
 
 
+def _kind(node: Any) -> Kind[Any] | None:
+    """The node's kind, or None for a kind that is not one (of any type)."""
+    kind = node.get("kind") if isinstance(node, dict) else None
+    return KINDS[kind] if isinstance(kind, str) and kind in KINDS else None
+
+
 def kind_label(node: Any) -> str:
     """The node's kind in words, or "?" for a kind that is not one (of any type)."""
-    kind = node.get("kind") if isinstance(node, dict) else None
-    return KIND_LABEL.get(kind, "?") if isinstance(kind, str) else "?"
+    kind = _kind(node)
+    return kind.label if kind is not None else "?"
 
 
 def _size(node: dict[str, Any]) -> str:
-    """The node's size in plain words and numbers; a field of the wrong type shows as "?"."""
-    kind = node.get("kind")
-    if kind == "load_balancer":
-        policy = node.get("policy", "round_robin")
-        return policy.replace("_", " ") if policy in LB_POLICIES else "?"
-    if kind == "queue":
-        return f"capacity {_number(node.get('capacity', 10000))}"
-    if kind == "rate_limiter":
-        return f"{_number(node.get('rate_rps'))} rps"
-    replicas, workers = node.get("replicas", 1), node.get("workers", 1)
-    size = f"{_number(workers)} workers" if replicas == 1 and not isinstance(replicas, bool) else \
-        f"{_number(replicas)} × {_number(workers)} workers"
-    if kind == "cache" and "hit_ratio" in node:
-        size += f", hit {_number(node['hit_ratio'], '.0%')}"
-    return size
+    """The node's size or setting in its kind's words, from its validated spec: a node whose own fields are
+    not valid yet (the forms say why) shows as "?", so nothing unvalidated is ever drawn."""
+    kind = _kind(node)
+    if kind is None:
+        return "?"
+    try:
+        spec = kind.spec.model_validate(node)
+    except (ValidationError, ValueError, TypeError, RecursionError):
+        return "?"
+    return md(kind.summary(spec))
 
 
 def _flow_node(name: str, node: dict[str, Any], pos: tuple[float, float], analysis: sandbox.Analysis | None,

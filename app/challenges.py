@@ -16,7 +16,7 @@ import streamlit as st
 
 import sandbox
 from sandbox import edit
-from sandbox.challenges import design as solution_of, grade as grade_design
+from sandbox.challenges import challenge_of, design as solution_of, grade as grade_design
 from sandbox.store import Progress
 
 from app import state, widgets
@@ -58,7 +58,10 @@ def campaign_ui(entries: list[tuple[str, str]], progress: dict[str, Progress]) -
         st.session_state["challenge_pick"] = current if current in ids else ids[0]
 
     def label(cid: str) -> str:
-        ch = scenarios[cid].challenge
+        found = scenarios[cid]
+        if found is None:
+            return cid
+        ch = challenge_of(found)
         return f"Level {ch.level} · {ch.title}"
 
     captions = []
@@ -154,7 +157,7 @@ def show_hints(challenge_id: str, hints: list[str], shown: int) -> None:
 
 def show_lesson(challenge_id: str, scenario: sandbox.Scenario, passed: bool) -> None:
     """The lesson and the reference solution: after a pass, or on request."""
-    ch = scenario.challenge
+    ch = challenge_of(scenario)
     shown = passed or st.toggle("Show the lesson and the reference solution", key=f"reveal.{challenge_id}",
                                 help="you can still pass afterwards")
     if not shown:
@@ -187,19 +190,21 @@ def run_grade(challenge_id: str, scenario: sandbox.Scenario, data: dict[str, Any
         return
     design = sandbox.from_dict(data)
     text = design.to_yaml()
-    seeds = scenario.challenge.seeds
-    bar = widgets.ProgressBar("Grading", parts=len(seeds))
-    runs = []
+    bar = widgets.ProgressBar("Grading", parts=len(challenge_of(scenario).seeds))
+
+    def one_run(_design: sandbox.Scenario, seed: int) -> sandbox.Results:
+        """The grader's run for `seed`: this server's cached, limited run, drawn on the progress bar."""
+        result = state.simulate_cached(text, seed, progress=bar)
+        bar.next_part()
+        return result
+
     try:
-        for seed in seeds:
-            runs.append(state.simulate_cached(text, seed, progress=bar))
-            bar.next_part()
+        verdict = grade_design(design, scenario, predictions, simulate=one_run)
     except sandbox.SimulationError as exc:
-        st.error(f"**The grading run was stopped: {exc}.**", icon=":material/timer_off:")
+        st.error(f"**The grading run was stopped: {md(exc)}.**", icon=":material/timer_off:")
         return
     finally:
         bar.close()
-    verdict = grade_design(design, scenario, predictions, runs=runs)
     state.store().save_progress(ws, challenge_id, grade=verdict.to_dict())
     st.rerun()  # draw the page again from the store: the campaign's progress too
 
@@ -207,7 +212,10 @@ def run_grade(challenge_id: str, scenario: sandbox.Scenario, data: dict[str, Any
 def show_challenge(challenge_id: str) -> None:
     ws = state.workspace()
     scenario = state.challenge_scenario(challenge_id)
-    ch = scenario.challenge
+    if scenario is None:
+        st.error(f"There is no challenge {md(challenge_id)}.", icon=":material/error:")
+        return
+    ch = challenge_of(scenario)
     st.header(ch.title, anchor=False)
     st.caption(f"Level {ch.level}")
     show_brief(ch)

@@ -19,12 +19,13 @@ when another design is opened), and the results come back from the cache.
 
 from __future__ import annotations
 
+import functools
 import io
 import tempfile
-from datetime import datetime
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,8 +33,12 @@ import streamlit as st
 
 import sandbox
 from sandbox import edit, share
-from sandbox.experiments import ComparisonResult, SweepResult, changed_name, parse_range, parse_setting
+from sandbox.engine import check_limits
+from sandbox.experiments import ComparisonResult, ReplicationResult, RunOptions, SweepResult, variant
+from sandbox.experiments.runs import Cancel, Progress
+from sandbox.report_md import Experiments, design_review
 from sandbox.scenario import with_overrides
+from sandbox.settings import SweepAxis, parse_range, parse_setting
 
 from app import state, widgets
 from app.text import md
@@ -59,37 +64,58 @@ def _one_thread() -> ThreadPoolExecutor:
 
 
 @st.cache_data(max_entries=50, show_spinner=False)
-def _compare(a_yaml: str, b_yaml: str, n: int, seed: int,
-             _progress: Callable[[int, int], None] | None = None) -> ComparisonResult:
-    with _one_thread() as ex:
-        return sandbox.compare(_scenario(a_yaml), _scenario(b_yaml), n, seed=seed, executor=ex, progress=_progress)
+def _compare(a_yaml: str, b_yaml: str, n: int, seed: int, _progress: Progress | None = None,
+             _cancel: Cancel | None = None) -> ComparisonResult:
+    with state.run_slot(), _one_thread() as ex:
+        return sandbox.compare(_scenario(a_yaml), _scenario(b_yaml), n, seed=seed,
+                               run=RunOptions(executor=ex, progress=_progress, limits=state.limits(), cancel=_cancel))
 
 
 @st.cache_data(max_entries=50, show_spinner=False)
-def _sweep(a_yaml: str, axis: str, n: int, seed: int,
-           _progress: Callable[[int, int], None] | None = None) -> SweepResult:
-    with _one_thread() as ex:
-        return sandbox.sweep(_scenario(a_yaml), [axis], n, seed=seed, executor=ex, progress=_progress)
+def _sweep(a_yaml: str, axis: str, n: int, seed: int, _progress: Progress | None = None,
+           _cancel: Cancel | None = None) -> SweepResult:
+    with state.run_slot(), _one_thread() as ex:
+        return sandbox.sweep(_scenario(a_yaml), [axis], n, seed=seed,
+                             run=RunOptions(executor=ex, progress=_progress, limits=state.limits(), cancel=_cancel))
+
+
+@st.cache_data(max_entries=50, show_spinner=False)
+def _replicate(a_yaml: str, n: int, seed: int, _cancel: Cancel | None = None) -> ReplicationResult:
+    with state.run_slot(), _one_thread() as ex:
+        return sandbox.replicate(_scenario(a_yaml), n, seed=seed,
+                                 run=RunOptions(executor=ex, limits=state.limits(), cancel=_cancel))
+
+
+def _axis_text(axis: SweepAxis) -> str:
+    return f"{axis.path}=" + ",".join(str(v) for v in axis.values)
 
 
 @st.cache_data(max_entries=20, show_spinner=False)
 def _review(a_yaml: str, compare_req: tuple[str, int, int] | None, sweep_req: tuple[str, int] | None,
-            n: int, seed: int, as_zip: bool) -> bytes:
-    """The design review as a .zip (report.md and its images) or as report.md's text."""
-    from sandbox.report_md import write_report
+            n: int, seed: int, as_zip: bool, _cancel: Cancel | None = None) -> bytes:
+    """The design review as a .zip (report.md and its images) or as report.md's text.
+
+    The library writes it (:func:`sandbox.report_md.design_review`); its runs come from this
+    page's caches, so a comparison or sweep already shown is not run again.
+    """
     a = _scenario(a_yaml)
-    b = comparison = run_b = None
+    b, run_n, first = None, n, seed
+    texts = {id(a): a_yaml}
     if compare_req is not None:
-        b_yaml, cn, cseed = compare_req
-        comparison = _compare(a_yaml, b_yaml, cn, cseed)
-        b, replication, seed = _scenario(b_yaml), comparison.a, cseed
-        run_b = state.simulate_cached(b_yaml, seed)
-    else:
-        replication = sandbox.replicate(a, n, seed=seed, workers=1)
-    swept = _sweep(a_yaml, sweep_req[0], sweep_req[1], seed) if sweep_req is not None else None
-    run_a = state.simulate_cached(a_yaml, seed)
+        b_yaml, run_n, first = compare_req
+        b = _scenario(b_yaml)
+        texts[id(b)] = b_yaml
+    text = lambda s: texts.get(id(s)) or s.to_yaml()   # the very texts the page's caches are keyed by
+    runs = Experiments(
+        simulate=lambda s, k: state.simulate_here(text(s), k, _cancel),
+        replicate=lambda s, runs_n, k: _replicate(text(s), runs_n, k, _cancel=_cancel),
+        compare=lambda x, y, runs_n, k: _compare(text(x), text(y), runs_n, k, _cancel=_cancel),
+        sweep=lambda s, axes, runs_n, k: _sweep(text(s), sweep_req[0] if sweep_req else _axis_text(axes[0]),
+                                               runs_n, k, _cancel=_cancel))
+    axes = [parse_range(sweep_req[0])] if sweep_req is not None else []
     with tempfile.TemporaryDirectory(prefix="sandbox-review-") as tmp:
-        path = write_report(tmp, a, replication, run_a, b=b, comparison=comparison, run_b=run_b, swept=swept)
+        path = design_review(a, tmp, n=run_n, seed=first, b=b, sweep_axes=axes,
+                             sweep_runs=sweep_req[1] if sweep_req is not None else None, experiments=runs)
         if not as_zip:
             return path.read_bytes()
         buf = io.BytesIO()
@@ -106,27 +132,29 @@ def _with_progress(label: str, fn: Callable[..., Any], *args: Any) -> Any:
     The cached function only records how far it is, so the cache never records
     a Streamlit element to replay (as in :func:`app.state.simulate_cached`). The
     bar appears once the experiment has taken longer than widgets.PROGRESS_AFTER_S.
+    The experiment stops when the visitor leaves, and past this server's wall-time
+    limit for an experiment (:func:`app.state.in_background`).
     """
     done = [0, 0]
-    slot, bar, t0 = st.empty(), None, time.perf_counter()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-experiment")
+    slot, t0 = st.empty(), time.perf_counter()
+    bar: list[Any] = []
+
+    def tick() -> None:
+        if time.perf_counter() - t0 < widgets.PROGRESS_AFTER_S:
+            slot.empty()
+            return
+        k, total = done
+        text = f"{label}: {k} of {total} runs done" if total else f"{label}: starting"
+        share = k / total if total else 0.0
+        if bar:
+            bar[0].progress(share, text=text)
+        else:
+            bar.append(slot.progress(share, text=text))
+
     try:
-        future = pool.submit(fn, *args, _progress=lambda k, total: done.__setitem__(slice(None), [k, total]))
-        while True:
-            try:
-                return future.result(timeout=0.1)
-            except FutureTimeout:
-                if time.perf_counter() - t0 < widgets.PROGRESS_AFTER_S:
-                    continue
-                k, total = done
-                text = f"{label}: {k} of {total} runs done" if total else f"{label}: starting"
-                share = k / total if total else 0.0
-                if bar is None:
-                    bar = slot.progress(share, text=text)
-                else:
-                    bar.progress(share, text=text)
+        return state.in_background(fn, *args, on_tick=tick, deadline_s=state.max_experiment_wall_s(),
+                                   what="experiment", _progress=lambda k, total: done.__setitem__(slice(None), [k, total]))
     finally:
-        pool.shutdown(wait=False)  # a stopped script leaves the experiment to finish in its thread
         slot.empty()
 
 
@@ -149,14 +177,12 @@ def _check_runs(n: int) -> None:
 
 
 def _check_size(scenario: sandbox.Scenario, where: str = "") -> None:
-    """Refuse a run this server would not allow on the Run page: more arrivals than its per-run request limit."""
-    w = scenario.to_dict().get("workload") or {}
-    rate, duration = w.get("rate_rps"), w.get("duration_s")
-    limit = state.limits().max_requests
-    if rate is not None and duration is not None and limit and float(rate) * float(duration) > limit:
-        raise sandbox.ScenarioError("size", [(where or "workload", f"{float(rate):g} requests/s for {float(duration):g} s "
-                                              f"is more than the {limit:,} requests a run may have here; "
-                                              "shorten the duration")])
+    """Refuse, before anything runs, a design this server would not run: the engine's own check (requests at
+    the load's peak, calls per request, nodes, users), so a form and the Run page never disagree."""
+    try:
+        check_limits(scenario, state.limits())
+    except sandbox.SimulationError as exc:
+        raise sandbox.ScenarioError("size", [(where or "workload", str(exc))]) from None
 
 
 def _with_duration(data: dict[str, Any], duration: float | None) -> dict[str, Any]:
@@ -181,15 +207,24 @@ def parse_changes(text: str) -> dict[str, Any]:
     return changes
 
 
+def _preset(path: str) -> dict[str, Any]:
+    return sandbox.load(path).to_dict()
+
+
+def _saved(data: Any) -> dict[str, Any]:
+    return share.drawable(data)[0]
+
+
 def _b_sources() -> dict[str, Callable[[], dict[str, Any]]]:
     """Where design B may start: this design, a preset, or another saved design of this workspace."""
     out: dict[str, Callable[[], dict[str, Any]]] = {THIS_DESIGN: lambda: state.design()}
     for name, path in state.presets().items():
-        out[f"Preset: {name}"] = lambda path=path: sandbox.load(path).to_dict()
+        out[f"Preset: {name}"] = functools.partial(_preset, path)
     for rec in state.store().designs(state.workspace()):
         if rec.id != state.design_id():
+            # a design an older version stored may be any shape: drawable() keeps what can be used
             out[f"Saved: {rec.name or 'Untitled design'} ({datetime.fromtimestamp(rec.updated):%d %b %H:%M:%S})"] = \
-                lambda rec=rec: share.drawable(rec.data)[0]  # a design an older version stored may be any shape
+                functools.partial(_saved, rec.data)
     return out
 
 
@@ -221,10 +256,10 @@ def compare_form_ui(data: dict[str, Any]) -> dict[str, Any] | None:
     if source == THIS_DESIGN:
         if not changes:
             raise sandbox.ScenarioError("changes", [("", "enter at least one PATH=VALUE change for design B")])
-        b = with_overrides(a, {"name": changed_name(a.name, changes), **changes})
+        b = variant(a, changes)
     else:
         base = sandbox.from_dict(_with_duration(sources[source](), duration), source=source)
-        b = with_overrides(base, {"name": changed_name(base.name, changes), **changes}) if changes else base
+        b = variant(base, changes)
     _check_size(a, "A")
     _check_size(b, "B")
     return {"a": a.to_yaml(), "b": b.to_yaml(), "n": int(n), "seed": int(seed), "design": edit.to_yaml(data)}
@@ -366,9 +401,10 @@ def review_ui(data: dict[str, Any], compared: bool, swept: bool) -> None:
     a_yaml = cmp_slot["a"] if cmp_slot else sandbox.from_dict(data, source="<design>").to_yaml()
     try:
         with st.spinner("Writing the design review…"):
-            blob = _review(a_yaml, (cmp_slot["b"], cmp_slot["n"], cmp_slot["seed"]) if cmp_slot else None,
-                           (sw_slot["axis"], sw_slot["n"]) if sw_slot and sw_slot["yaml"] == a_yaml else None,
-                           slot["n"], slot["seed"], slot["zip"])
+            blob = state.in_background(
+                _review, a_yaml, (cmp_slot["b"], cmp_slot["n"], cmp_slot["seed"]) if cmp_slot else None,
+                (sw_slot["axis"], sw_slot["n"]) if sw_slot and sw_slot["yaml"] == a_yaml else None,
+                slot["n"], slot["seed"], slot["zip"], deadline_s=state.max_experiment_wall_s(), what="design review")
     except sandbox.SandboxError as exc:
         _error(exc)
         return

@@ -13,13 +13,13 @@ from typing import Any
 import streamlit as st
 
 from sandbox import edit
-from sandbox.scenario import DEFAULT_COST_PER_HOUR, LB_POLICIES
+from sandbox.distributions import DISTRIBUTIONS
+from sandbox.kinds import KINDS, FormField, Kind
 
 from app import canvas, state
 from app.text import md
 from app.widgets import Problems, checkbox_field, number_field, select_field, show_field_problems
 
-DISTS = ("exponential", "constant", "lognormal", "uniform")
 
 
 # ── actions (callbacks: they run before the page is drawn again) ─────────────
@@ -92,12 +92,21 @@ def _remove_profile() -> None:
 
 # ── inputs ───────────────────────────────────────────────────────────────────
 
-def _service_time_ui(name: str, node: dict[str, Any], problems: Problems) -> None:
+def _default_dist(kind: Kind[Any]) -> str | None:
+    """The distribution a node of `kind` has when its YAML gives none (a cache's constant 1 ms), if any."""
+    spec_field = kind.spec.model_fields.get("service_time")
+    if spec_field is None or spec_field.is_required():
+        return None
+    default = spec_field.get_default(call_default_factory=True)
+    return getattr(default, "dist", None)
+
+
+def _service_time_ui(name: str, node: dict[str, Any], kind: Kind[Any], f: FormField, problems: Problems) -> None:
     path = f"nodes.{name}.service_time"
-    st_ = node.get("service_time") if isinstance(node.get("service_time"), dict) else {}
-    dist = st_.get("dist", "constant" if node.get("kind") == "cache" else None)
-    select_field("Service time", f"{path}.dist", dist, DISTS, problems, on_change=_set_dist,
-                 help="how long one call keeps a worker busy, not counting its own calls downstream")
+    given = node.get("service_time")
+    st_: dict[str, Any] = given if isinstance(given, dict) else {}
+    dist = st_.get("dist", _default_dist(kind))
+    select_field(f.label, f"{path}.dist", dist, DISTRIBUTIONS, problems, on_change=_set_dist, help=f.help)
     cols = st.columns(2)
     if dist in ("exponential", "constant", "lognormal"):
         with cols[0]:
@@ -119,44 +128,55 @@ def _service_time_ui(name: str, node: dict[str, Any], problems: Problems) -> Non
             st.error(md(reason), icon=":material/error:")
 
 
-def _station_ui(name: str, node: dict[str, Any], problems: Problems) -> None:
-    p = f"nodes.{name}"
-    c1, c2 = st.columns(2)
-    with c1:
-        number_field("Replicas", f"{p}.replicas", node.get("replicas", 1), problems, integer=True,
-                     help="identical copies, each with its own workers and queue")
-    with c2:
-        number_field("Workers per replica", f"{p}.workers", node.get("workers", 1), problems, integer=True,
-                     help="calls one replica serves at once (threads, connections)")
-    if node.get("kind") == "cache":
-        number_field("Hit ratio", f"{p}.hit_ratio", node.get("hit_ratio"), problems, step=0.05,
-                     help="share of calls the cache answers itself; a miss calls its 'miss' edges")
+def _queue_limit_ui(name: str, node: dict[str, Any], f: FormField, problems: Problems) -> None:
+    """A limit with an "unbounded" switch (``null`` in YAML)."""
+    p = f"nodes.{name}.{f.path}"
     c1, c2 = st.columns(2, vertical_alignment="bottom")
-    unbounded = "queue_limit" in node and node["queue_limit"] is None
+    unbounded = f.path in node and node[f.path] is None
     with c1:
-        number_field("Queue limit per replica", f"{p}.queue_limit", None if unbounded else node.get("queue_limit", 100),
-                     problems, integer=True, disabled=unbounded, help="calls waiting for a worker; more are rejected")
+        number_field(f.label, p, None if unbounded else node.get(f.path, f.default), problems, integer=True,
+                     disabled=unbounded, help=f.help)
     with c2:
-        key = state.widget_key(f"{p}.queue_limit.unbounded")
+        key = state.widget_key(f"{p}.unbounded")
         st.checkbox("Unbounded", value=unbounded, key=key, on_change=_set_unbounded, args=(name, key))
-    _service_time_ui(name, node, problems)
-    c1, c2 = st.columns(2)
-    with c1:
-        number_field("Error rate", f"{p}.error_rate", node.get("error_rate", 0), problems, step=0.01,
-                     help="each attempt fails with this probability")
-    with c2:
-        _cost_ui(name, node, problems)
-    checkbox_field("Call downstream in parallel", f"{p}.parallel", node.get("parallel", False), problems,
-                   help="call every outgoing edge at once and wait for the slowest")
-    extras = [k for k in ("autoscale", "failures") if node.get(k)]
+
+
+def _field_ui(name: str, node: dict[str, Any], kind: Kind[Any], f: FormField, problems: Problems) -> None:
+    """One field of a node's form, drawn as its kind describes it (see sandbox.kinds.base.FormField)."""
+    path = f"nodes.{name}.{f.path}"
+    value = node.get(f.path, f.default)
+    if f.widget == "integer":
+        number_field(f.label, path, value, problems, integer=True, help=f.help)
+    elif f.widget == "number":
+        number_field(f.label, path, value, problems, step=f.step, help=f.help)
+    elif f.widget == "optional_integer":
+        number_field(f.label, path, node.get(f.path), problems, integer=True, placeholder=f.placeholder, help=f.help)
+    elif f.widget == "choice":
+        select_field(f.label, path, value, f.choices, problems, format_func=lambda c: str(c).replace("_", " "),
+                     help=f.help)
+    elif f.widget == "toggle":
+        checkbox_field(f.label, path, value, problems, help=f.help)
+    elif f.widget == "service_time":
+        _service_time_ui(name, node, kind, f, problems)
+    elif f.widget == "queue_limit":
+        _queue_limit_ui(name, node, f, problems)
+    elif f.widget == "cost":
+        number_field(f.label, path, node.get(f.path), problems, step=f.step or 0.01,
+                     placeholder=f"default {kind.price:.2f}", help=f.help)
+
+
+def _kind_form_ui(name: str, node: dict[str, Any], kind: Kind[Any], problems: Problems) -> None:
+    """The node's fields, row by row as its kind lists them, and what is left to the YAML editor."""
+    for row in kind.form:
+        if len(row) == 1:
+            _field_ui(name, node, kind, row[0], problems)
+            continue
+        for col, f in zip(st.columns(len(row)), row):
+            with col:
+                _field_ui(name, node, kind, f, problems)
+    extras = [k for k in kind.yaml_only if node.get(k)]
     if extras:
         st.caption(f"Also set: {', '.join(extras)} (edit them in the YAML below).")
-
-
-def _cost_ui(name: str, node: dict[str, Any], problems: Problems) -> None:
-    default = DEFAULT_COST_PER_HOUR.get(node.get("kind"), 0.0)
-    number_field("Cost $/replica-hour", f"nodes.{name}.cost_per_hour", node.get("cost_per_hour"), problems,
-                 step=0.01, placeholder=f"default {default:.2f}", help="empty: the default price for the kind")
 
 
 def node_ui(data: dict[str, Any], problems: Problems) -> None:
@@ -179,24 +199,10 @@ def node_ui(data: dict[str, Any], problems: Problems) -> None:
         st.error(md(bad[1]), icon=":material/error:")
         st.session_state.pop("rename_problem", None)
     kind = node.get("kind")
-    p = f"nodes.{name}"
-    if kind in ("service", "database", "cache"):
-        _station_ui(name, node, problems)
-    elif kind == "load_balancer":
-        select_field("Policy", f"{p}.policy", node.get("policy", "round_robin"), LB_POLICIES, problems,
-                     format_func=lambda s: s.replace("_", " "))
-        _cost_ui(name, node, problems)
-    elif kind == "queue":
-        number_field("Capacity (messages)", f"{p}.capacity", node.get("capacity", 10000), problems, integer=True)
-        number_field("Consumers", f"{p}.consumers", node.get("consumers"), problems, integer=True,
-                     placeholder="default: the workers of the nodes it feeds")
-        _cost_ui(name, node, problems)
-    elif kind == "rate_limiter":
-        number_field("Rate (tokens per second)", f"{p}.rate_rps", node.get("rate_rps"), problems)
-        number_field("Burst", f"{p}.burst", node.get("burst", 1), problems, integer=True)
-        _cost_ui(name, node, problems)
+    if isinstance(kind, str) and kind in KINDS:
+        _kind_form_ui(name, node, KINDS[kind], problems)
     else:
-        show_field_problems(problems, f"{p}.kind")
+        show_field_problems(problems, f"nodes.{name}.kind")
     st.button("Delete node", key=f"delete_{name}", icon=":material/delete:", on_click=_remove_node, args=(name,))
 
 
@@ -240,8 +246,10 @@ def edge_ui(data: dict[str, Any], problems: Problems) -> None:
     with c2:
         number_field("Network latency ms", f"{p}.latency_ms", e.get("latency_ms", 0), pb, help="each way")
     source = e.get("from")
-    source_kind = (nodes_of.get(source) or {}).get("kind") if isinstance(source, str) else None
-    if source_kind == "cache" or e.get("when", "always") != "always":
+    source_node = nodes_of.get(source) if isinstance(source, str) else None
+    source_kind = source_node.get("kind") if isinstance(source_node, dict) else None
+    branches = isinstance(source_kind, str) and source_kind in KINDS and KINDS[source_kind].branches
+    if branches or e.get("when", "always") != "always":
         select_field("When", f"{p}.when", e.get("when", "always"), ("always", "hit", "miss"), pb,
                      help="from a cache: only on a hit, or only on a miss (read-through)")
     with st.expander("Resilience: timeout, retries, breaker, hedging"):
@@ -284,7 +292,8 @@ def workload_ui(data: dict[str, Any], problems: Problems) -> None:
             number_field("Rate (requests/s)", "workload.rate_rps", w.get("rate_rps"), problems)
         with c2:
             select_field("Arrivals", "workload.arrival", w.get("arrival", "poisson"), ("poisson", "constant"),
-                         problems, format_func={"poisson": "Poisson (random)", "constant": "evenly spaced"}.get)
+                         problems, format_func=lambda a: {"poisson": "Poisson (random)",
+                                                          "constant": "evenly spaced"}.get(a, str(a)))
     c1, c2, c3 = st.columns(3)
     with c1:
         number_field("Duration s", "workload.duration_s", w.get("duration_s"), problems)

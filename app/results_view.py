@@ -209,7 +209,7 @@ def show_results(scenario: sandbox.Scenario, r: sandbox.Results) -> None:
     """Everything about one run, each view on its own."""
     guarded(show_headline, r)
     guarded(show_bottleneck, r)
-    views = [("Latency", show_latency, (r,)), ("Nodes over time", show_nodes_over_time, (r,)),
+    views: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = [("Latency", show_latency, (r,)), ("Nodes over time", show_nodes_over_time, (r,)),
              ("Architecture", show_diagram, (scenario, r)), ("Failures", show_failures, (r,)),
              ("Traces", show_traces, (r,)), ("Theory vs simulation", show_theory, (r,))]
     for tab, (_, view, args) in zip(st.tabs([label for label, _, _ in views]), views):

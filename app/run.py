@@ -41,6 +41,7 @@ def run_form_ui(data: dict[str, Any]) -> RunRequest | None:
     k = f"run.{state.design_id()}.{tag}"  # fresh controls when the design's workload changes
     with st.form("run_form"):
         c = st.columns([1.2, 1.4, 0.9, 1, 0.8])
+        rate: float
         if closed:
             rate = c[0].number_input("Users", value=int(w.get("users") or 1), step=1, key=f"{k}.rate",
                                      help="closed loop: users who wait for an answer, then think")

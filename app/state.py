@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import streamlit as st
 
@@ -54,10 +57,92 @@ def _env_number(name: str, default: float) -> float:
 
 
 def limits() -> sandbox.Limits:
-    """Per-run limits for a shared server: $SANDBOX_MAX_REQUESTS, $SANDBOX_MAX_NODES, $SANDBOX_MAX_WALL_S."""
+    """Per-run limits for a shared server: $SANDBOX_MAX_REQUESTS, $SANDBOX_MAX_NODES, $SANDBOX_MAX_WALL_S,
+    $SANDBOX_MAX_EVENTS, $SANDBOX_MAX_USERS (the engine enforces them; see sandbox.Limits)."""
     return sandbox.Limits(max_requests=int(_env_number("SANDBOX_MAX_REQUESTS", 2_000_000)),
                           max_nodes=int(_env_number("SANDBOX_MAX_NODES", 40)),
-                          max_wall_s=_env_number("SANDBOX_MAX_WALL_S", 60))
+                          max_wall_s=_env_number("SANDBOX_MAX_WALL_S", 60),
+                          max_events=int(_env_number("SANDBOX_MAX_EVENTS", 100_000_000)),
+                          max_users=int(_env_number("SANDBOX_MAX_USERS", 10_000)))
+
+
+def max_experiment_wall_s() -> float:
+    """Seconds of wall time one experiment (all its runs) may take: $SANDBOX_MAX_EXPERIMENT_WALL_S."""
+    return _env_number("SANDBOX_MAX_EXPERIMENT_WALL_S", 300)
+
+
+@st.cache_resource(show_spinner=False)
+def _run_slots(count: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(max(1, count))
+
+
+def run_slots() -> tuple[threading.BoundedSemaphore, int]:
+    """The server's run slots, shared by every visitor: $SANDBOX_MAX_RUNS runs (or experiments) at once."""
+    count = max(1, int(_env_number("SANDBOX_MAX_RUNS", 2)))
+    return _run_slots(count), count
+
+
+def _slot_wait_s() -> float:
+    """How long a run waits for a free slot before the visitor is told the server is busy ($SANDBOX_RUN_SLOT_WAIT_S)."""
+    return _env_number("SANDBOX_RUN_SLOT_WAIT_S", 10)
+
+
+_TICK_S = 0.1
+
+
+@contextmanager
+def run_slot() -> Iterator[None]:
+    """Hold one of the server's run slots while simulating (taken only for work not already cached).
+
+    Raises SimulationError when no slot frees within $SANDBOX_RUN_SLOT_WAIT_S seconds.
+    """
+    slots, count = run_slots()
+    if not slots.acquire(timeout=_slot_wait_s()):
+        raise sandbox.SimulationError(f"this server is running {count} simulations for its visitors already, its "
+                                      "most at once; try again in a moment")
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def in_background(fn: Callable[..., Any], *args: Any, on_tick: Callable[[], None] | None = None,
+                  deadline_s: float | None = None, what: str = "run", **kwargs: Any) -> Any:
+    """``fn(*args, _cancel=..., **kwargs)`` (a cached run or experiment) in a worker thread.
+
+    This thread waits for it and calls `on_tick` (which may draw) every 0.1 s; it
+    also touches the page, so that when the visitor leaves or reruns the script,
+    Streamlit stops this thread there, and the `finally` below cancels the run
+    (the engine checks every few thousand events) instead of leaving it to burn
+    the server's CPU. A run past `deadline_s` seconds is cancelled and reported.
+    """
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sandbox-{what}")
+    touch = st.empty()
+    t0 = time.perf_counter()
+    try:
+        future = pool.submit(fn, *args, _cancel=stop.is_set, **kwargs)
+        while True:
+            try:
+                return future.result(timeout=_TICK_S)
+            except FutureTimeout:
+                if deadline_s is not None and time.perf_counter() - t0 > deadline_s:
+                    stop.set()
+                    try:
+                        future.result()
+                    except sandbox.SandboxError:
+                        pass
+                    raise sandbox.SimulationError(
+                        f"the {what} reached this server's limit of {deadline_s:g} s of wall time (fewer runs, "
+                        "fewer points or a shorter duration fit)") from None
+                if on_tick is not None:
+                    on_tick()
+                else:
+                    touch.empty()   # a page update: where Streamlit stops a script that is no longer wanted
+    finally:
+        stop.set()   # the visitor left or the script reran: the run stops within a few thousand events
+        pool.shutdown(wait=False)
+        touch.empty()
 
 
 @st.cache_resource(show_spinner=False)
@@ -83,10 +168,12 @@ def store_problem() -> str | None:
 # ── cached computations (keyed by text, never by session) ────────────────────
 
 @st.cache_data(max_entries=200, show_spinner=False)
-def _simulate(scenario_yaml: str, seed: int, limit: tuple[int | None, int | None, float | None],
-              _progress: Callable[[float], None] | None = None) -> sandbox.Results:
+def _simulate(scenario_yaml: str, seed: int, limit: sandbox.Limits,
+              _progress: Callable[[float], None] | None = None,
+              _cancel: Callable[[], bool] | None = None) -> sandbox.Results:
     scenario = sandbox.loads(scenario_yaml, source="<design>")
-    return sandbox.simulate(scenario, seed=seed, limits=sandbox.Limits(*limit), progress=_progress)
+    with run_slot():
+        return sandbox.simulate(scenario, seed=seed, limits=limit, progress=_progress, cancel=_cancel)
 
 
 def simulate_cached(scenario_yaml: str, seed: int, progress: Callable[[float], None] | None = None
@@ -97,23 +184,19 @@ def simulate_cached(scenario_yaml: str, seed: int, progress: Callable[[float], N
     cached function: the run goes on in a worker thread that only records how far
     it is, so the cache never records a Streamlit element to replay. Raises
     ScenarioError for an invalid scenario and SimulationError when a run limit is
-    reached (neither is cached).
+    reached or the server has no free run slot (none of these is cached). The run
+    holds one of the server's run slots and is cancelled when the visitor leaves
+    (see :func:`in_background`).
     """
-    lim = limits()
-    key = (lim.max_requests, lim.max_nodes, lim.max_wall_s)
-    if progress is None:
-        return _simulate(scenario_yaml, seed, key)
     done = [0.0]
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-run")
-    try:
-        future = pool.submit(_simulate, scenario_yaml, seed, key, _progress=lambda share: done.__setitem__(0, share))
-        while True:
-            try:
-                return future.result(timeout=0.1)
-            except FutureTimeout:
-                progress(done[0])
-    finally:
-        pool.shutdown(wait=False)  # a stopped script leaves the run to finish within its wall-time limit
+    tick = (lambda: progress(done[0])) if progress is not None else None
+    return in_background(_simulate, scenario_yaml, seed, limits(), on_tick=tick,
+                         _progress=lambda share: done.__setitem__(0, share))
+
+
+def simulate_here(scenario_yaml: str, seed: int, cancel: Callable[[], bool] | None = None) -> sandbox.Results:
+    """The cached run, made in this thread: for work that is itself already in a background thread."""
+    return _simulate(scenario_yaml, seed, limits(), _cancel=cancel)
 
 
 def analyse_cached(scenario: sandbox.Scenario) -> sandbox.Analysis:

@@ -254,9 +254,3 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the scenario format."""
     return Scenario.model_json_schema(by_alias=True)
-
-
-# Until the app reads the kinds table (sandbox.kinds) itself: the names it imported from here.
-from .kinds import KINDS as _KINDS, LB_POLICIES  # noqa: E402
-
-DEFAULT_COST_PER_HOUR = {name: k.price for name, k in _KINDS.items()}

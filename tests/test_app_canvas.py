@@ -64,17 +64,22 @@ def test_known_kinds_and_policies_and_plain_numbers_are_drawn_as_before() -> Non
     assert text_of(content("lb", {"kind": "load_balancer", "policy": "least_connections"})).splitlines()[1] == \
         "load balancer · least connections"
     assert text_of(content("q", {"kind": "queue", "capacity": 500})).splitlines()[1] == "queue · capacity 500"
+    # the kind's own summary (sandbox.kinds), the one the diagrams draw
     assert text_of(content("r", {"kind": "rate_limiter", "rate_rps": 12.5})).splitlines()[1] == \
-        "rate limiter · 12.5 rps"
-    assert text_of(content("w", {"kind": "service", "replicas": 3, "workers": 8})).splitlines()[1] == \
+        "rate limiter · 12.5 rps, burst 1"
+    assert text_of(content("w", {"kind": "service", "replicas": 3, "workers": 8,
+                                 "service_time": {"dist": "constant", "mean_ms": 1}})).splitlines()[1] == \
         "service · 3 × 8 workers"
-    assert text_of(content("c", {"kind": "cache", "hit_ratio": 0.8})).splitlines()[1] == "cache · 1 workers, hit 80%"
+    assert text_of(content("c", {"kind": "cache", "hit_ratio": 0.8})).splitlines()[1] == "cache · 1 worker, hit 80%"
 
 
-@pytest.mark.parametrize("value", ["lots", [1, 2], {"a": 1}, True, None, float("nan"), float("inf")])
+# (true is not here: the scenario format reads it as 1, as pydantic does, and the canvas draws what would run)
+@pytest.mark.parametrize("value", ["lots", [1, 2], {"a": 1}, None, float("nan"), float("inf")])
 def test_a_value_that_is_not_a_number_shows_as_a_question_mark(value: Any) -> None:
-    shown = text_of(content("w", {"kind": "service", "replicas": 2, "workers": value})).splitlines()[1]
-    assert shown == "service · 2 × ? workers"
+    # only a node whose own fields are valid is summarised; the form says what to fix
+    shown = text_of(content("w", {"kind": "service", "replicas": 2, "workers": value,
+                                  "service_time": {"dist": "constant", "mean_ms": 1}})).splitlines()[1]
+    assert shown == "service · ?"
 
 
 def test_an_unknown_kind_or_policy_shows_as_a_question_mark() -> None:

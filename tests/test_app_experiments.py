@@ -133,4 +133,16 @@ def test_an_experiment_too_big_for_the_server_is_refused(db: Path, monkeypatch: 
     at = experiments(db)
     widget(at, "text_input", "exp.sweep.axis").input("workload.rate_rps=10:100:3")
     at = submit(at, "Sweep")
-    assert not at.exception and "more than the 500 requests" in texts(at.error)
+    # the engine's own estimate, as the Run page gives it: 55 rps x 20 s = 1,100 requests at the point that fails
+    assert not at.exception and "about 1,100 requests; this server allows 500" in texts(at.error)
+
+
+def test_an_experiment_with_a_load_profile_is_sized_at_its_peak(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the review's L10: a spike the Run page refuses was run by Experiments, which sized it by its mean rate
+    monkeypatch.setenv("SANDBOX_MAX_REQUESTS", "2000")
+    spiky = {**SMALL, "workload": {**SMALL["workload"], "rate_rps": 20, "duration_s": 20,
+                                   "profile": {"shape": "spike", "at_s": 5, "for_s": 5, "multiplier": 30}}}
+    at = experiments(db, spiky)
+    widget(at, "text_area", "exp.compare.changes").input("nodes.api.workers=3")
+    at = submit(at, "Compare")
+    assert not at.exception and "about 12,000 requests; this server allows 2,000" in texts(at.error)

@@ -28,6 +28,3 @@ __all__ = [
     "RunOptions", "RunSummary", "TaskFailure", "ReplicationResult", "Delta", "ComparisonResult", "SweepPoint",
     "Knee", "SweepResult", "FIGURES", "Figure", "Progress", "format_estimate", "label", "text_table",
 ]
-
-# Until the app imports them from sandbox.settings (where they live):
-from ..settings import parse_range, parse_setting  # noqa: E402,F401

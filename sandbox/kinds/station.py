@@ -111,4 +111,5 @@ class StationKind(Kind[St]):
                 yield Finding("info", "fault", name, f"{name} is scheduled {f.mode} from {f.at_s:g} s for {f.for_s:g} s")
 
     def summary(self, node: St) -> str:
-        return f"{node.replicas} × {node.workers} workers" if node.replicas > 1 else f"{node.workers} workers"
+        workers = f"{node.workers} worker" + ("" if node.workers == 1 else "s")
+        return f"{node.replicas} × {workers}" if node.replicas > 1 else workers

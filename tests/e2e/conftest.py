@@ -60,6 +60,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVER_PIDS: dict[str, int] = {}   # url -> the process serving it (for tests that watch the server's CPU)
+
+
+@pytest.fixture(scope="session")
+def server_pid(server: str) -> int:
+    """The process id of the `streamlit run` behind `server`."""
+    return SERVER_PIDS[server]
+
+
 @pytest.fixture(scope="session")
 def server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served by `streamlit run` on 127.0.0.1, with its database in a temporary folder."""
@@ -73,6 +82,7 @@ def server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[url] = proc.pid
     try:
         deadline = time.monotonic() + 90
         while True:
