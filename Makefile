@@ -20,6 +20,7 @@ run: $(STAMP)
 	$(BIN)/streamlit run streamlit_app.py
 
 test: $(STAMP)
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 # the README's screenshots, taken by the browser tests (needs Debian's chromium)

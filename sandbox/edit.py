@@ -224,13 +224,18 @@ def auto_layout(data: dict[str, Any]) -> dict[str, tuple[float, float]]:
     ...              "edges": [{"from": "a", "to": "b"}, {"from": "a", "to": "c"}]})
     {'a': (40.0, 40.0), 'b': (270.0, 40.0), 'c': (270.0, 150.0)}
     """
-    nodes = list((data.get("nodes") or {}).keys())
+    given = data.get("nodes") if isinstance(data, dict) else None
+    nodes = [n for n in (given if isinstance(given, dict) else {}) if isinstance(n, str)]
     succ: dict[str, list[str]] = {n: [] for n in nodes}
-    for e in data.get("edges") or []:
-        if e.get("from") in succ and e.get("to") in succ:
-            succ[e["from"]].append(e["to"])
+    edges = data.get("edges") if isinstance(data, dict) else None
+    for e in edges if isinstance(edges, list) else []:
+        # a design being edited may hold anything: only calls between named nodes place anything
+        ends = (e.get("from"), e.get("to")) if isinstance(e, dict) else (None, None)
+        if all(isinstance(x, str) and x in succ for x in ends):
+            succ[str(ends[0])].append(str(ends[1]))
     depth: dict[str, int] = {}
-    entry = (data.get("workload") or {}).get("entry")
+    workload = data.get("workload") if isinstance(data, dict) else None
+    entry = workload.get("entry") if isinstance(workload, dict) else None
     frontier: list[str] = [entry] if isinstance(entry, str) and entry in succ else []
     for n in frontier:
         depth[n] = 0

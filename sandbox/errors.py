@@ -5,6 +5,10 @@ The tree::
     SandboxError                 base: catch this to catch everything below
     ├── ScenarioError            a scenario file, dict or text is invalid
     │                            (names the source, the field path and the reason)
+    ├── StaleDesign              the app's store refused a save: the design changed since it was loaded
+    ├── StoreLimit               a workspace reached a bound on what it may keep
+    ├── StoreUnavailable         the app's store file cannot be opened (the reason in plain words)
+    │                            (these three live in sandbox.store, with the store)
     └── SimulationError          a valid scenario could not be simulated
         │                        (for example a run limit was reached)
         └── RunCancelled         the caller asked the run to stop

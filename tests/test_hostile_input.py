@@ -244,3 +244,15 @@ def test_loading_stays_within_memory_bounds(write_yaml) -> None:
                           timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr
     assert "alias" in proc.stderr
+
+
+@pytest.mark.parametrize("data", [
+    {"workload": {"entry": ["a"]}, "nodes": {"a": {}, "b": {}}, "edges": [{"from": ["a"], "to": "b"}, "junk"]},
+    {"workload": "x", "nodes": ["a"], "edges": {"from": "a"}},
+    {"nodes": {"a": 1}, "edges": [None, {"from": {"x": 1}, "to": "a"}]},
+])
+def test_laying_out_a_design_of_any_shape_never_fails(data: dict) -> None:
+    from sandbox import edit
+    layout = edit.auto_layout(data)
+    names = data["nodes"] if isinstance(data["nodes"], dict) else {}
+    assert set(layout) == set(names)
