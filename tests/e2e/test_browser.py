@@ -200,7 +200,7 @@ def test_pass_the_first_challenge(page: Page, server: str, shots: Path) -> None:
     page.get_by_role("button", name="Grade my design").click()
     expect(page.get_by_text("Passed", exact=False).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
     settle(page)
-    expect(page.get_by_text("The lesson")).to_be_visible()
+    expect(page.get_by_text("The lesson", exact=True)).to_be_visible()   # the heading, not the (hidden) toggle
     expect(page.get_by_text(re.compile(r"1 of \d+ passed"))).to_be_visible()  # the campaign shows the progress
     expect(page.get_by_text(re.compile(r"^★+☆* passed$"))).to_be_visible()
     shoot(page, shots, "challenges", height=2450)
