@@ -77,7 +77,8 @@ def test_runs_beyond_the_servers_cap_wait_then_are_refused(db: Path, monkeypatch
     monkeypatch.setenv("SANDBOX_RUN_SLOT_WAIT_S", "0.3")
     slots, count = state.run_slots()
     assert count == 1
-    at = with_design(db, SMALL)
+    # a design no earlier test ran: a run already in the cache needs no slot (it is only shown again)
+    at = with_design(db, {**SMALL, "name": f"Only here {time.time_ns()}"})
     at = at.switch_page("app/run.py").run()
     assert slots.acquire(timeout=5)   # another visitor's run holds the only slot
     try:

@@ -80,7 +80,7 @@ def test_markup_in_every_field_the_canvas_draws_shows_as_text_and_runs_nothing(p
     expect(named).to_contain_text(NAME)  # the name, as the text it is
     expect(named).to_contain_text("service · ?")
     expect(flow.locator('.react-flow__node[data-id="lb"]')).to_contain_text("load balancer · ?")
-    expect(flow.locator('.react-flow__node[data-id="q"]')).to_contain_text("queue · capacity ?")
+    expect(flow.locator('.react-flow__node[data-id="q"]')).to_contain_text("queue · ?")
     expect(flow.locator('.react-flow__node[data-id="limiter"]')).to_contain_text("rate limiter · ? rps")
     expect(flow.locator('.react-flow__node[data-id="c"]')).to_contain_text("hit ?")
     expect(flow.locator('.react-flow__node[data-id="odd"]')).to_contain_text("? ·")
