@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .model import Model
+from .model import MAX_MS, MAX_S, Model
 
 __all__ = ["RETRY_CAUSES", "Backoff", "CircuitBreaker", "Edge"]
 
@@ -27,20 +27,20 @@ def _default_retry_on() -> list[RetryCause]:
 
 class Backoff(Model):
     """Wait before retry k: base_ms x multiplier^(k-1), at most max_ms; full jitter draws uniformly below it."""
-    base_ms: float = Field(default=100.0, ge=0)
-    multiplier: float = Field(default=2.0, ge=1)
-    max_ms: float = Field(default=10_000.0, gt=0)
+    base_ms: float = Field(default=100.0, ge=0, le=MAX_MS)
+    multiplier: float = Field(default=2.0, ge=1, le=1000)
+    max_ms: float = Field(default=10_000.0, gt=0, le=MAX_MS)
     jitter: Literal["none", "full"] = "none"
 
 
 class CircuitBreaker(Model):
     """Stops calling a failing callee: opens on a failure ratio over recent calls, or on consecutive failures."""
     failure_ratio: float | None = Field(default=0.5, gt=0, le=1, description="open when this share of the last `window` calls failed")
-    window: int = Field(default=20, ge=1, description="recent calls the ratio is taken over")
-    min_calls: int = Field(default=10, ge=1, description="calls needed in the window before the ratio counts")
-    consecutive_failures: int | None = Field(default=None, ge=1, description="open after this many failures in a row")
-    open_s: float = Field(default=5.0, gt=0, description="time open before letting probes through")
-    half_open_probes: int = Field(default=1, ge=1, description="probe calls that must succeed to close again")
+    window: int = Field(default=20, ge=1, le=1_000_000, description="recent calls the ratio is taken over")
+    min_calls: int = Field(default=10, ge=1, le=1_000_000, description="calls needed in the window before the ratio counts")
+    consecutive_failures: int | None = Field(default=None, ge=1, le=1_000_000, description="open after this many failures in a row")
+    open_s: float = Field(default=5.0, gt=0, le=MAX_S, description="time open before letting probes through")
+    half_open_probes: int = Field(default=1, ge=1, le=1_000_000, description="probe calls that must succeed to close again")
 
     @model_validator(mode="after")
     def _a_trigger(self) -> "CircuitBreaker":
@@ -54,14 +54,14 @@ class Edge(Model):
     source: str = Field(alias="from")
     target: str = Field(alias="to")
     probability: float = Field(default=1.0, gt=0, le=1)
-    latency_ms: float = Field(default=0.0, ge=0, description="network delay each way")
+    latency_ms: float = Field(default=0.0, ge=0, le=MAX_MS, description="network delay each way")
     when: Literal["always", "hit", "miss"] = Field(default="always", description="for caches: only on a hit or a miss")
-    timeout_ms: float | None = Field(default=None, gt=0, description="the caller gives up after this; the callee's work goes on, wasted")
+    timeout_ms: float | None = Field(default=None, gt=0, le=MAX_MS, description="the caller gives up after this; the callee's work goes on, wasted")
     retries: int = Field(default=0, ge=0, le=10, description="further attempts after a failed one")
     backoff: Backoff | None = Field(default=None, description="wait between attempts (default: none)")
     retry_on: list[RetryCause] = Field(default_factory=_default_retry_on, description="failure causes that are retried")
     circuit_breaker: CircuitBreaker | None = None
-    hedge_after_ms: float | None = Field(default=None, gt=0, description="send a second copy if no answer by then")
+    hedge_after_ms: float | None = Field(default=None, gt=0, le=MAX_MS, description="send a second copy if no answer by then")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Edge":

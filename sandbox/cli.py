@@ -77,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
 
     dia = sub.add_parser("diagram", help="print the architecture as Graphviz DOT, or write SVG")
     dia.add_argument("file")
-    dia.add_argument("--svg", metavar="OUT", default=None, help="write SVG here (needs Graphviz's dot program)")
+    dia.add_argument("--svg", metavar="OUT", default=None,
+                     help="write SVG here, or - for standard output (needs Graphviz's dot program)")
     dia.add_argument("--run", action="store_true", help="simulate first and colour nodes by utilization")
     dia.add_argument("--seed", type=int, default=None)
     dia.add_argument("--duration", type=float, default=None, metavar="S", help="with --run: override workload.duration_s")
@@ -143,6 +144,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 130
     except BrokenPipeError:  # the output was piped into a command that stopped reading (| head)
         return 1
+    except OSError as exc:   # the output could not be written (a full disk, a closed terminal)
+        print(f"error: the output could not be written: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except ScenarioError as exc:
         # the library names what was wrong ("setting", "runs"); here it is the option the user typed
         print(f"error: {ScenarioError(_FLAGS.get(exc.source, exc.source), exc.problems)}", file=sys.stderr)
@@ -167,20 +171,37 @@ def _seed(value: int | None) -> None:
 
 
 _WARN_REQUESTS = 20_000_000  # about a few minutes of simulation on one core
+_WARN_CALLS = 100_000_000
 
 
 def _warn_if_long(scenario: "Scenario") -> None:
-    """Say before a long run starts how big it is (the CLI has no limits: the user may want it)."""
-    w = scenario.workload
-    expected = w.peak_rate() * w.duration_s if w.users is None else \
-        w.users * w.duration_s / max(w.think_time_ms / 1000.0, 0.001)
+    """Say before a long run starts how big it is (the CLI has no limits: the user may want it).
+
+    Requests are counted from the workload, calls from the traffic equations (what fan-out and
+    repeated calls multiply; retries of failures that travel up the call chain are not seen there).
+    """
+    from .analysis import visits
+    expected = scenario.workload.expected_requests()
+    per_request = sum(v for v in visits(scenario).values() if math.isfinite(v))
+    calls = expected * per_request
     if expected > _WARN_REQUESTS:
         minutes = expected / 100_000 / 60  # the engine simulates roughly 100,000 requests a second
         print(f"note: this run simulates about {expected:,.0f} requests, roughly {minutes:,.0f} minutes at about "
               "100,000 a second; press Ctrl-C to stop it", file=sys.stderr, flush=True)
+    elif calls > _WARN_CALLS:
+        print(f"note: each request makes about {per_request:,.0f} calls ({calls:,.0f} in all), which may take "
+              "very long; press Ctrl-C to stop it", file=sys.stderr, flush=True)
 
 
 _FLAGS = {"setting": "--set", "runs": "-n", "seed": "--seed", "seeds": "--seed", "workers": "--workers"}
+
+
+def _blame_options(file: str, exc: ScenarioError, options: dict[str, str]) -> ScenarioError:
+    """A problem an option's value caused names the option; any other names the file."""
+    own = [(p, r) for p, r in exc.problems if p in options]
+    if own:
+        return ScenarioError(options[own[0][0]], [("", own[0][1])])
+    return ScenarioError(file, exc.problems)
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
@@ -195,8 +216,9 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     try:
         if overrides:
             scenario = with_overrides(scenario, overrides)
-    except ScenarioError as exc:  # an override made the scenario invalid
-        raise ScenarioError(args.file, exc.problems) from None
+    except ScenarioError as exc:  # an override made the scenario invalid: name the option if it was the one
+        raise _blame_options(args.file, exc, {"workload.rate_rps": "--rate", "workload.duration_s": "--duration"}) \
+            from None
     _warn_if_long(scenario)
     results = simulate(scenario, seed=args.seed)
     if args.json:
@@ -257,6 +279,9 @@ def _diagram(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     from .diagram import to_svg
     svg = to_svg(dot)
+    if args.svg == "-":   # to standard output
+        sys.stdout.buffer.write(svg)
+        return 0
     try:
         Path(args.svg).write_bytes(svg)
     except OSError as exc:
@@ -390,28 +415,38 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     kw = _experiment_kwargs(args, "report", need_interval=True)
     if len(args.ranges) > 2:
         raise ScenarioError("--sweep", [("", f"a sweep varies one or two settings, got {len(args.ranges)}")])
-    folder = _report_folder(Path(args.out), args.force)
     a = _load_for_experiment(args.file, args)
     b = _design_b(args, args.compare)
     axes = [parse_range(t) for t in args.ranges]
-    path = design_review(a, folder, n=args.runs, seed=args.seed, b=b, sweep_axes=axes,
-                         a_source=args.file, b_source=args.compare or args.file, **kw)
+    folder = Path(args.out)
+    new = _report_folder(folder, args.force)
+    try:
+        path = design_review(a, folder, n=args.runs, seed=args.seed, b=b, sweep_axes=axes,
+                             a_source=args.file, b_source=args.compare or args.file, **kw)
+    except BaseException:
+        if new and not any(folder.iterdir()):
+            folder.rmdir()   # a report that could not be made leaves no empty folder behind
+        raise
     out.write(f"wrote {path}\n")
     return 0
 
 
-def _report_folder(folder: Path, force: bool) -> Path:
-    """The report's folder, created now, before any run: never an earlier report overwritten by surprise."""
+def _report_folder(folder: Path, force: bool) -> bool:
+    """Make the report's folder now, before any run; True when it is new. Never an earlier report
+    (or any file a report writes) replaced by surprise."""
+    from .report_md import REPORT_FILES
     if folder.exists() and not folder.is_dir():
         raise ScenarioError("--out", [("", f"{folder} exists and is not a folder")])
-    if (folder / "report.md").exists() and not force:
-        raise ScenarioError("--out", [("", f"{folder} already holds a report (report.md); choose another folder, "
-                                           "or give --force to replace it and its images")])
+    there = sorted(name for name in REPORT_FILES if (folder / name).exists())
+    if there and not force:
+        raise ScenarioError("--out", [("", f"{folder} already holds {', '.join(there)}, which a report writes; "
+                                           "choose another folder, or give --force to replace them")])
+    new = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ScenarioError("--out", [("", f"{folder} cannot be created: {exc.strerror or exc}")]) from None
-    return folder
+    return new
 
 
 _COMMANDS = {"run": _run, "validate": _validate, "analyse": _analyse, "analyze": _analyse,

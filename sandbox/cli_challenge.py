@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import TYPE_CHECKING, TextIO
 
 from .errors import ScenarioError
@@ -35,6 +36,8 @@ def challenge_command(args: argparse.Namespace, out: TextIO) -> int:
         key, sep, value = item.partition("=")
         try:
             guesses[key.strip()] = float(value)
+            if not math.isfinite(guesses[key.strip()]):
+                raise ValueError(value)
         except ValueError:
             raise ScenarioError("--predict", [(item, "must be ID=NUMBER")]) from None
         if not sep:

@@ -21,7 +21,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from .model import Model
+from .model import MAX_MS, Model
 from .randomness import Draw, Streams
 
 __all__ = ["Exponential", "Constant", "Lognormal", "Uniform", "ServiceTime", "DISTRIBUTIONS"]
@@ -32,7 +32,7 @@ _Z99 = 2.3263478740408408  # standard normal quantile at 0.99
 class Exponential(Model):
     """Memoryless service time: M in M/M/c."""
     dist: Literal["exponential"]
-    mean_ms: float = Field(gt=0)
+    mean_ms: float = Field(gt=0, le=MAX_MS)
 
     def mean(self) -> float:
         return self.mean_ms
@@ -49,7 +49,7 @@ class Exponential(Model):
 class Constant(Model):
     """Deterministic service time: D in M/D/1."""
     dist: Literal["constant"]
-    mean_ms: float = Field(ge=0)
+    mean_ms: float = Field(ge=0, le=MAX_MS)
 
     def mean(self) -> float:
         return self.mean_ms
@@ -65,8 +65,8 @@ class Constant(Model):
 class Lognormal(Model):
     """Right-skewed service time, set by its mean and either its p99 or sigma."""
     dist: Literal["lognormal"]
-    mean_ms: float = Field(gt=0)
-    p99_ms: float | None = Field(default=None, gt=0)
+    mean_ms: float = Field(gt=0, le=MAX_MS)
+    p99_ms: float | None = Field(default=None, gt=0, le=MAX_MS)
     sigma: float | None = Field(default=None, gt=0, le=5)
 
     @model_validator(mode="after")
@@ -106,8 +106,8 @@ class Lognormal(Model):
 class Uniform(Model):
     """Service time spread evenly between min_ms and max_ms."""
     dist: Literal["uniform"]
-    min_ms: float = Field(ge=0)
-    max_ms: float = Field(gt=0)
+    min_ms: float = Field(ge=0, le=MAX_MS)
+    max_ms: float = Field(gt=0, le=MAX_MS)
 
     @model_validator(mode="after")
     def _ordered(self) -> "Uniform":

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Model", "MAX_RATE_RPS", "MAX_PROCESSES"]
+__all__ = ["Model", "MAX_RATE_RPS", "MAX_PROCESSES", "MAX_MS", "MAX_S", "MAX_PRICE", "MAX_COUNT"]
 
 MAX_RATE_RPS = 1e8        # requests per second: far above any system simulated one event at a time
-MAX_PROCESSES = 100_000   # closed-loop users, or consumers of one queue: each is a simulated process
+MAX_PROCESSES = 100_000   # closed-loop users and queue consumers: each is a simulated process
+MAX_MS = 1e9              # any time in milliseconds (11.6 days): finite numbers like 1e308 overflow the figures
+MAX_S = 1e7               # any time in seconds: as long as the longest run
+MAX_PRICE = 1e6           # dollars per replica-hour
+MAX_COUNT = 1_000_000_000  # messages, waiting slots, tokens
 
 
 class Model(BaseModel):

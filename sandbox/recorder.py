@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Generator, NamedTuple
 
 from simpy import Environment, Timeout
 
-from .components import Component, Failure, OutEdge, Request, Span
+from .components import Component, Failure, OutEdge, Request, Spans
 from .components.resilience import Policy
 from .errors import SimulationError
 from .stats import MAX_POINTS, LogHistogram, merge_pairs, window_quantile
@@ -110,13 +110,13 @@ class RunRecorder:
             raise SimulationError(f"the run reached this server's limit of {self.max_requests:,} requests at "
                                   f"{now:.1f} simulated s (lower the rate, the users or the duration)")
         measured = now >= self.warmup
-        spans: list[Span] | None = None
+        spans: Spans | None = None
         if measured:
             self.arrived += 1
             self.window_arrivals += 1
             if self.trace_every and self.arrived % self.trace_every == 1 % self.trace_every \
                     and len(self.traces) < self.max_traces:
-                spans = []
+                spans = Spans()
         return Request(self.ids, now, measured, spans)
 
     def start(self, now: float) -> None:

@@ -43,7 +43,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .results import Results
 
-__all__ = ["design_review", "write_report", "Experiments", "markdown_table", "md_text"]
+__all__ = ["design_review", "write_report", "Experiments", "markdown_table", "md_text", "REPORT_FILES"]
+
+# every file a report may write (so that none is replaced without being asked)
+REPORT_FILES = ("report.md", "diagram.svg", "diagram.dot", "diagram_b.svg", "diagram_b.dot", "latency.png",
+                "series.png", "difference.png", "sweep_latency.png", "sweep_pareto.png")
 
 _LATENCY = ("latency_ms.mean", "latency_ms.p50", "latency_ms.p95", "latency_ms.p99")
 _A_COLOUR, _B_COLOUR = "#4c72b0", "#dd8452"

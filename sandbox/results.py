@@ -128,7 +128,7 @@ class Span:
 
 @dataclass(frozen=True)
 class Trace:
-    """A sampled request, one span per hop, like a distributed trace."""
+    """A sampled request, one span per hop, like a distributed trace (its first 1,000 hops)."""
     request_id: int
     start_s: float
     status: str

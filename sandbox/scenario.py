@@ -24,6 +24,7 @@ sandbox.errors.ScenarioError: <text>: workload.entry: 'nowhere' is not a node (n
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -35,7 +36,7 @@ from .challenge_spec import Challenge
 from .errors import ScenarioError
 from .kinds import KINDS, Node
 from .messages import explain, shown
-from .model import Model
+from .model import MAX_PROCESSES, Model
 from .workload import Workload
 from .yamlio import parse as parse_yaml, read_text
 
@@ -64,8 +65,9 @@ class Scenario(Model):
     @field_validator("name")
     @classmethod
     def _printable(cls, name: str) -> str:
-        if any(ord(c) < 32 or ord(c) == 127 for c in name):
-            raise ValueError("must not hold control characters (newlines, tabs, NUL, ...)")
+        # control and format characters (newlines, NUL, a right-to-left override) would disguise the name
+        if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+            raise ValueError("must not hold control characters (newlines, tabs, NUL, direction overrides, ...)")
         return name
 
     @field_validator("nodes", mode="before")
@@ -84,8 +86,8 @@ class Scenario(Model):
                 raise ValueError(f"node name {shown(name)} is {len(name):,} characters; "
                                  f"a name may be at most {MAX_NAME_CHARS} characters")
             if not _NAME.match(name):
-                raise ValueError(f"node name {shown(name)} must start with a letter and hold only letters, "
-                                 "digits, _ and -")
+                raise ValueError(f"node name {shown(name)} must start with a letter (a-z, A-Z) or _ and hold "
+                                 "only such letters, digits, _ and -")
         return nodes
 
     @field_validator("edges", mode="before")
@@ -144,6 +146,11 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
                             "may join the same two nodes")
     for name, node in s.nodes.items():
         yield from KINDS[node.kind].problems(s, name, node)
+    processes = (s.workload.users or 0) + sum(KINDS[node.kind].processes(s, name, node)
+                                              for name, node in s.nodes.items())
+    if processes > MAX_PROCESSES:
+        yield "nodes", (f"the design runs {processes:,} closed-loop users and queue consumers in all; at most "
+                        f"{MAX_PROCESSES:,} (each is a simulated process)")
 
     if s.challenge is not None:
         data = s.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -90,7 +90,7 @@ def parse_range(text: str) -> SweepAxis:
     >>> parse_range("workload.rate_rps=100:x:5")
     Traceback (most recent call last):
     ...
-    sandbox.errors.ScenarioError: setting: workload.rate_rps=100:x:5: START and STOP must be numbers, got '100' and 'x'
+    sandbox.errors.ScenarioError: setting: workload.rate_rps=100:x:5: START and STOP must be numbers; STOP 'x' is not
     """
     path, spec = _split_setting(text, "START:STOP:STEPS")
     if ":" not in spec:
@@ -102,8 +102,9 @@ def parse_range(text: str) -> SweepAxis:
     if len(parts) not in (2, 3):
         raise ScenarioError("setting", [(text, f"expected START:STOP:STEPS or START:STOP, got {spec!r}")])
     start, stop = parts[0], parts[1]
-    if not (_NUMBER.match(start) and _NUMBER.match(stop)):
-        raise ScenarioError("setting", [(text, f"START and STOP must be numbers, got {start!r} and {stop!r}")])
+    bad = [f"{end} {value!r}" for end, value in (("START", start), ("STOP", stop)) if not _NUMBER.match(value)]
+    if bad:
+        raise ScenarioError("setting", [(text, f"START and STOP must be numbers; {' and '.join(bad)} is not")])
     whole = bool(_INT.match(start) and _INT.match(stop))
     if len(parts) == 2:
         if not whole:

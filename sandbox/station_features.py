@@ -12,15 +12,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .model import Model
+from .model import MAX_S, Model
 
 __all__ = ["Fault", "Autoscale"]
 
 
 class Fault(Model):
     """A scheduled fault: the node is down, slow, or erroring from at_s for for_s seconds."""
-    at_s: float = Field(ge=0)
-    for_s: float = Field(gt=0)
+    at_s: float = Field(ge=0, le=MAX_S)
+    for_s: float = Field(gt=0, le=MAX_S)
     mode: Literal["down", "slow", "errors"]
     multiplier: float | None = Field(default=None, ge=1, le=1000, description="slow: service-time multiplier")
     rate: float | None = Field(default=None, gt=0, le=1, description="errors: share of attempts that fail")
@@ -43,8 +43,8 @@ class Autoscale(Model):
     min_replicas: int = Field(default=1, ge=1, le=1000)
     max_replicas: int = Field(ge=1, le=1000)
     target_utilization: float = Field(default=0.6, gt=0, lt=1)
-    check_every_s: float = Field(default=10.0, gt=0)
-    cold_start_s: float = Field(default=30.0, ge=0, description="a new replica serves only after this")
+    check_every_s: float = Field(default=10.0, gt=0, le=MAX_S)
+    cold_start_s: float = Field(default=30.0, ge=0, le=MAX_S, description="a new replica serves only after this")
 
     @model_validator(mode="after")
     def _bounds(self) -> "Autoscale":

@@ -20,7 +20,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from .model import MAX_PROCESSES, MAX_RATE_RPS, Model
+from .model import MAX_MS, MAX_PROCESSES, MAX_RATE_RPS, MAX_S, Model
 
 __all__ = ["Spike", "Step", "Ramp", "Diurnal", "Profile", "Workload"]
 
@@ -28,8 +28,8 @@ __all__ = ["Spike", "Step", "Ramp", "Diurnal", "Profile", "Workload"]
 class Spike(Model):
     """Rate multiplied by `multiplier` from at_s for for_s seconds."""
     shape: Literal["spike"]
-    at_s: float = Field(ge=0)
-    for_s: float = Field(gt=0)
+    at_s: float = Field(ge=0, le=MAX_S)
+    for_s: float = Field(gt=0, le=MAX_S)
     multiplier: float = Field(gt=0, le=10_000)
 
     def rate_at(self, t_s: float, base: float, duration_s: float) -> float:
@@ -42,7 +42,7 @@ class Spike(Model):
 class Step(Model):
     """Rate changes to to_rps at at_s and stays there."""
     shape: Literal["step"]
-    at_s: float = Field(ge=0)
+    at_s: float = Field(ge=0, le=MAX_S)
     to_rps: float = Field(gt=0, le=MAX_RATE_RPS)
 
     def rate_at(self, t_s: float, base: float, duration_s: float) -> float:
@@ -56,8 +56,8 @@ class Ramp(Model):
     """Rate rises (or falls) linearly from rate_rps to to_rps between start_s and end_s."""
     shape: Literal["ramp"]
     to_rps: float = Field(gt=0, le=MAX_RATE_RPS)
-    start_s: float = Field(default=0, ge=0)
-    end_s: float | None = Field(default=None, gt=0)
+    start_s: float = Field(default=0, ge=0, le=MAX_S)
+    end_s: float | None = Field(default=None, gt=0, le=MAX_S)
 
     def rate_at(self, t_s: float, base: float, duration_s: float) -> float:
         end = self.end_s if self.end_s is not None else duration_s
@@ -73,9 +73,9 @@ class Ramp(Model):
 class Diurnal(Model):
     """Rate follows a sine: rate_rps x (1 + amplitude x sin(2 pi (t - peak_s) / period_s + pi/2))."""
     shape: Literal["diurnal"]
-    period_s: float = Field(gt=0)
+    period_s: float = Field(gt=0, le=MAX_S)
     amplitude: float = Field(default=0.5, ge=0, le=1)
-    peak_s: float = Field(default=0, ge=0, description="time of the first peak")
+    peak_s: float = Field(default=0, ge=0, le=MAX_S, description="time of the first peak")
 
     def rate_at(self, t_s: float, base: float, duration_s: float) -> float:
         return base * (1 + self.amplitude * math.cos(2 * math.pi * (t_s - self.peak_s) / self.period_s))
@@ -94,10 +94,10 @@ class Workload(Model):
     rate_rps: float | None = Field(default=None, gt=0, le=MAX_RATE_RPS)
     users: int | None = Field(default=None, ge=1, le=MAX_PROCESSES,
                               description="closed loop: users who each wait for an answer, then think")
-    think_time_ms: float = Field(default=1000.0, ge=0, description="closed loop: mean (exponential) pause between requests")
+    think_time_ms: float = Field(default=1000.0, ge=0, le=MAX_MS, description="closed loop: mean (exponential) pause between requests")
     duration_s: float = Field(gt=0, le=10_000_000)
-    warmup_s: float = Field(default=0.0, ge=0, description="requests arriving before this are left out of the statistics")
-    slo_ms: float | None = Field(default=None, gt=0, description="goodput = share of arrivals completed within this")
+    warmup_s: float = Field(default=0.0, ge=0, le=MAX_S, description="requests arriving before this are left out of the statistics")
+    slo_ms: float | None = Field(default=None, gt=0, le=MAX_MS, description="goodput = share of arrivals completed within this")
     profile: Profile | None = None
 
     @model_validator(mode="after")

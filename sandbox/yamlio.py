@@ -11,7 +11,7 @@ are refused and nothing is ever constructed but plain data. On top of it:
 - **No duplicate keys.** YAML keeps the last of two equal keys silently, so a
   node given twice would lose the first; both are named instead.
 - **Bounded files.** Only regular files (not ``/dev/zero`` or a pipe) of at
-  most :data:`MAX_FILE_BYTES` are read.
+  most :data:`MAX_FILE_BYTES` (1 MiB) are read.
 - **Bounded nesting.** Input nested deeper than Python can construct gives a
   message, not a ``RecursionError``.
 
@@ -23,7 +23,7 @@ source, the line and the reason.
 >>> parse("a: &x 1\\nb: *x\\n")
 Traceback (most recent call last):
 ...
-sandbox.errors.ScenarioError: <text>: line 1, column 4: this value is used again through a YAML alias (*name); aliases are not allowed in a design: write the value out
+sandbox.errors.ScenarioError: <text>: line 1, column 4: the value anchored here (&name) is used again through a YAML alias (*name); aliases are not allowed in a design: write the value out
 >>> parse("a: 1\\na: 2\\n")
 Traceback (most recent call last):
 ...
@@ -44,7 +44,7 @@ from .errors import ScenarioError
 
 __all__ = ["parse", "read_text", "MAX_FILE_BYTES"]
 
-MAX_FILE_BYTES = 4 * 1024 * 1024  # a large design is tens of kilobytes
+MAX_FILE_BYTES = 1024 * 1024  # a large design is tens of kilobytes; a megabyte of YAML takes seconds to read
 
 _TOO_DEEP = "the YAML is nested too deeply to read (a design needs a few levels)"
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -65,8 +65,8 @@ class _DesignLoader(_Base):
     def construct_object(self, node: Node, deep: bool = False) -> Any:
         if node in self.constructed_objects or node in self.recursive_objects:
             # a node met a second time was reached through an alias
-            raise _Refused(node, "this value is used again through a YAML alias (*name); aliases are not allowed "
-                                 "in a design: write the value out")
+            raise _Refused(node, "the value anchored here (&name) is used again through a YAML alias (*name); "
+                                 "aliases are not allowed in a design: write the value out")
         return super().construct_object(node, deep)
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:

@@ -208,7 +208,7 @@ def test_report_never_overwrites_an_earlier_report(tmp_path: Path) -> None:
     proc = _cli("report", "scenarios/checkout_api.yaml", "-n", "2", "--duration", "40", "--workers", "1",
                 "--out", str(out))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "already holds a report" in proc.stderr and "--force" in proc.stderr
+    assert "already holds report.md" in proc.stderr and "--force" in proc.stderr
     assert (out / "report.md").read_text() == "my notes\n"
 
 
@@ -256,3 +256,101 @@ def test_laying_out_a_design_of_any_shape_never_fails(data: dict) -> None:
     layout = edit.auto_layout(data)
     names = data["nodes"] if isinstance(data["nodes"], dict) else {}
     assert set(layout) == set(names)
+
+
+# ── what a second look at the probes found ───────────────────────────────────
+
+def test_a_traced_request_keeps_a_bounded_number_of_spans() -> None:
+    from sandbox.components import MAX_SPANS
+    nodes = {f"s{i}": {"kind": "service", "workers": 10_000, "queue_limit": None,
+                       "service_time": {"dist": "constant", "mean_ms": 0}} for i in range(12)}
+    edges = [{"from": f"s{i}", "to": f"s{i + 1}"} for i in range(11) for _ in range(2)]   # 4,095 calls a request
+    s = sandbox.from_dict({"name": "fan", "workload": {"entry": "s0", "rate_rps": 2, "duration_s": 3},
+                           "nodes": nodes, "edges": edges})
+    r = sandbox.simulate(s, seed=1)
+    assert r.traces and max(len(t.spans) for t in r.traces) == MAX_SPANS
+
+
+def test_users_and_consumers_are_bounded_in_all_not_only_each(write_yaml) -> None:
+    text = (HEAD.replace("entry: a", "entry: q1") + "nodes: {q1: {kind: queue, consumers: 60000}, "
+            "q2: {kind: queue, consumers: 60000}, a: " + OK_NODE + "}\nedges: [{from: q1, to: q2}, {from: q2, to: a}]")
+    exc = _refused(text, write_yaml)
+    assert any(p == "nodes" and "120,000 closed-loop users and queue consumers in all" in r for p, r in exc.problems)
+
+
+@pytest.mark.parametrize("field,text", [
+    ("nodes.a.service_time.mean_ms", HEAD + "nodes: {a: {kind: service, service_time: {dist: exponential, mean_ms: 1e308}}}"),
+    ("nodes.a.cost_per_hour", HEAD + "nodes: {a: {kind: service, cost_per_hour: 1e308, service_time: {dist: constant, mean_ms: 1}}}"),
+    ("edges[0].latency_ms", HEAD + f"nodes: {{a: {OK_NODE}, b: {OK_NODE}}}\nedges: [{{from: a, to: b, latency_ms: 1e308}}]"),
+])
+def test_huge_finite_numbers_are_refused_too(write_yaml, field: str, text: str) -> None:
+    exc = _refused(text, write_yaml)
+    assert any(p == field and "must be at most" in r for p, r in exc.problems), exc.problems
+
+
+def test_a_name_with_a_direction_override_is_refused(write_yaml) -> None:
+    exc = _refused("name: \"admin\\u202Etxt.exe\"\nworkload: {entry: a, rate_rps: 10, duration_s: 10}\n"
+                   "nodes: {a: " + OK_NODE + "}", write_yaml)
+    assert any(p == "name" and "control characters" in r for p, r in exc.problems)
+
+
+def test_a_cli_run_of_a_design_whose_requests_fan_out_enormously_warns(write_yaml) -> None:
+    nodes = ", ".join(f"s{i}: {OK_NODE}" for i in range(9))
+    edges = ", ".join("{from: s%d, to: s%d}" % (i, i + 1) for i in range(8) for _ in range(10))
+    file = write_yaml(f"name: x\nworkload: {{entry: s0, rate_rps: 1, duration_s: 5}}\nnodes: {{{nodes}}}\n"
+                      f"edges: [{edges}]\n")
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "run", str(file)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        ready, _, _ = select.select([proc.stderr], [], [], 60)
+        line = proc.stderr.readline() if ready else ""
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "each request makes about 111,111,111 calls" in line
+
+
+def test_an_option_that_breaks_the_scenario_is_named(tmp_path: Path) -> None:
+    proc = _cli("run", "scenarios/checkout_api.yaml", "--rate", "1e9")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error: --rate: must be at most 1e+08")
+
+
+def test_report_never_replaces_any_file_a_report_writes(tmp_path: Path) -> None:
+    out = tmp_path / "review"
+    out.mkdir()
+    (out / "diagram.svg").write_text("<svg>mine</svg>")
+    proc = _cli("report", "scenarios/checkout_api.yaml", "-n", "2", "--workers", "1", "--out", str(out))
+    assert proc.returncode == 2 and "already holds diagram.svg" in proc.stderr
+    assert (out / "diagram.svg").read_text() == "<svg>mine</svg>"
+
+
+def test_a_report_that_cannot_be_made_leaves_no_empty_folder(tmp_path: Path, write_yaml) -> None:
+    file = write_yaml("name: x\nworkload: {entry: a, rate_rps: 10, duration_s: 10}\nnodes: {a: " + OK_NODE + "}")
+    out = tmp_path / "new-review"
+    proc = _cli("report", str(file), "-n", "2", "--workers", "1", "--set", "nodes.a.workers=0", "--out", str(out))
+    assert proc.returncode == 2 and not out.exists()
+
+
+def test_output_that_cannot_be_written_is_a_message() -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "sandbox", "analyse", "scenarios/checkout_api.yaml", "--json"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "the output could not be written" in proc.stderr
+
+
+def test_a_prediction_that_is_not_a_finite_number_is_refused() -> None:
+    proc = _cli("challenge", "check", "scenarios/challenges/01_scale_out.yaml", "--predict", "p99=nan")
+    assert proc.returncode == 2 and "must be ID=NUMBER" in proc.stderr
+
+
+def test_diagram_svg_to_standard_output() -> None:
+    import shutil
+    if shutil.which("dot") is None:
+        pytest.skip("needs Graphviz's dot")
+    proc = subprocess.run([sys.executable, "-m", "sandbox", "diagram", "scenarios/checkout_api.yaml", "--svg", "-"],
+                          capture_output=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0 and b"<svg" in proc.stdout and not (ROOT / "-").exists()

@@ -10,12 +10,12 @@
 - :mod:`.base`: requests, failures, statistics and the call machinery they share.
 """
 
-from .base import Component, Failure, NodePoint, NodeStats, OutEdge, Request, Span
+from .base import MAX_SPANS, Component, Failure, NodePoint, NodeStats, OutEdge, Request, Span, Spans
 from .load_balancer import POLICIES, LoadBalancer, make_picker
 from .queue import MessageQueue
 from .rate_limiter import RateLimiter
 from .resilience import Breaker, Policy
 from .station import Cache, Replica, Station
 
-__all__ = ["Component", "Failure", "NodePoint", "NodeStats", "OutEdge", "Request", "Span", "POLICIES", "LoadBalancer",
+__all__ = ["Component", "Failure", "NodePoint", "NodeStats", "OutEdge", "Request", "Span", "Spans", "MAX_SPANS", "POLICIES", "LoadBalancer",
            "make_picker", "MessageQueue", "Cache", "Replica", "Station", "RateLimiter", "Breaker", "Policy"]

@@ -19,7 +19,8 @@ from ..stats import LogHistogram, merge_pairs, window_quantile
 if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Draw
 
-__all__ = ["Request", "Failure", "NodeStats", "NodePoint", "Span", "Component", "OutEdge", "Serve", "plain_call"]
+__all__ = ["Request", "Failure", "NodeStats", "NodePoint", "Span", "Spans", "MAX_SPANS", "Component", "OutEdge",
+           "Serve", "plain_call"]
 
 Serve = Generator[Any, Any, "Optional[Failure]"]
 
@@ -162,6 +163,25 @@ def _merge_node_points(a: NodePoint, b: NodePoint) -> NodePoint:
     return NodePoint(b.t_s, a.width_s + b.width_s, a.completed + b.completed, max(a.p99_s, b.p99_s),
                      a.queue_area + b.queue_area, a.busy_area + b.busy_area, a.capacity_area + b.capacity_area,
                      a.replica_area + b.replica_area)
+
+
+MAX_SPANS = 1_000  # hops kept per traced request: a request of millions of calls keeps its first thousand
+
+
+class Spans(list["Span"]):
+    """A traced request's hops, the first MAX_SPANS of them (the rest are counted, not kept)."""
+
+    __slots__ = ("dropped",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = 0
+
+    def append(self, span: "Span") -> None:
+        if len(self) < MAX_SPANS:
+            super().append(span)
+        else:
+            self.dropped += 1
 
 
 class Span(NamedTuple):

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Iterator, Literal
 from pydantic import Field
 
 from ..components import POLICIES, LoadBalancer
+from ..model import MAX_PRICE
 from .base import Build, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 __all__ = ["LoadBalancerNode", "LOAD_BALANCER", "LB_POLICIES"]
@@ -25,7 +26,7 @@ class LoadBalancerNode(NodeSpec):
     """A load balancer: sends each call to one replica of its downstream node by policy."""
     kind: Literal["load_balancer"]
     policy: Literal["round_robin", "random", "least_connections", "power_of_two"] = "round_robin"
-    cost_per_hour: float | None = Field(default=None, ge=0)
+    cost_per_hour: float | None = Field(default=None, ge=0, le=MAX_PRICE)
 
 
 class LoadBalancerKind(Kind[LoadBalancerNode]):

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from ..components import MessageQueue
 from ..findings import Finding
-from ..model import MAX_PROCESSES
+from ..model import MAX_COUNT, MAX_PRICE, MAX_PROCESSES
 from .base import Build, Capacity, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,10 +28,10 @@ __all__ = ["QueueNode", "QUEUE", "consumers"]
 class QueueNode(NodeSpec):
     """A message queue: accepts a message at once, consumers process it later."""
     kind: Literal["queue"]
-    capacity: int = Field(default=10_000, ge=1, description="messages held at most; a full queue rejects")
+    capacity: int = Field(default=10_000, ge=1, le=MAX_COUNT, description="messages held at most; a full queue rejects")
     consumers: int | None = Field(default=None, ge=1, le=MAX_PROCESSES,
                                   description="concurrent consumers; default: the workers of the nodes it feeds")
-    cost_per_hour: float | None = Field(default=None, ge=0)
+    cost_per_hour: float | None = Field(default=None, ge=0, le=MAX_PRICE)
 
 
 def consumers(s: ScenarioView, name: str) -> int:

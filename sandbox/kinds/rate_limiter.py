@@ -15,7 +15,7 @@ from pydantic import Field
 
 from ..components import RateLimiter
 from ..findings import Finding
-from ..model import MAX_RATE_RPS
+from ..model import MAX_COUNT, MAX_PRICE, MAX_RATE_RPS
 from .base import Build, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 __all__ = ["RateLimiterNode", "RATE_LIMITER"]
@@ -25,8 +25,8 @@ class RateLimiterNode(NodeSpec):
     """A token-bucket rate limiter: passes calls while tokens last, rejects the rest."""
     kind: Literal["rate_limiter"]
     rate_rps: float = Field(gt=0, le=MAX_RATE_RPS, description="tokens added per second")
-    burst: int = Field(default=1, ge=1, description="bucket size: calls let through at once after a lull")
-    cost_per_hour: float | None = Field(default=None, ge=0)
+    burst: int = Field(default=1, ge=1, le=MAX_COUNT, description="bucket size: calls let through at once after a lull")
+    cost_per_hour: float | None = Field(default=None, ge=0, le=MAX_PRICE)
 
 
 class RateLimiterKind(Kind[RateLimiterNode]):

@@ -18,6 +18,7 @@ from ..findings import Finding
 from ..components import Station
 from ..components.faults import schedule_faults
 from ..distributions import ServiceTime
+from ..model import MAX_COUNT, MAX_PRICE
 from ..station_features import Fault
 from .base import ScenarioView, Build, Capacity, FormField, Kind, NodeSpec
 
@@ -28,11 +29,11 @@ class StationSpec(NodeSpec):
     """The fields of every station; each station kind adds ``kind`` and its own."""
     replicas: int = Field(default=1, ge=1, le=1000, description="identical copies, each with its own workers and queue")
     workers: int = Field(default=1, ge=1, le=100_000, description="concurrent requests per replica (threads, connections)")
-    queue_limit: int | None = Field(default=100, ge=0, description="waiting slots per replica; null for unbounded")
+    queue_limit: int | None = Field(default=100, ge=0, le=MAX_COUNT, description="waiting slots per replica; null for unbounded")
     parallel: bool = Field(default=False, description="call all outgoing edges at once and wait for the slowest")
     error_rate: float = Field(default=0.0, ge=0, le=1, description="each attempt fails with this probability")
     failures: list[Fault] = Field(default_factory=list, description="scheduled faults")
-    cost_per_hour: float | None = Field(default=None, ge=0, description="per replica; default by kind")
+    cost_per_hour: float | None = Field(default=None, ge=0, le=MAX_PRICE, description="per replica; default by kind")
     if TYPE_CHECKING:  # every station kind declares its service time (a cache's has a default)
         service_time: ServiceTime
 
