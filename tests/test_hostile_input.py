@@ -173,6 +173,18 @@ def test_values_in_messages_are_shown_briefly(write_yaml) -> None:
 
 # ── the command line ─────────────────────────────────────────────────────────
 
+def _first_line_of_stderr(*args: str) -> str:
+    """The first line a CLI command writes to stderr (it is stopped then: these runs would take hours)."""
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        ready, _, _ = select.select([proc.stderr], [], [], 60)
+        return proc.stderr.readline() if ready else ""
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sandbox", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=120)
@@ -224,14 +236,7 @@ def test_report_refuses_a_bad_output_folder_before_running_anything(tmp_path: Pa
 
 def test_a_cli_run_of_a_huge_workload_warns_before_it_starts(write_yaml) -> None:
     file = write_yaml("name: x\nworkload: {entry: a, rate_rps: 1e7, duration_s: 1e5}\nnodes: {a: " + OK_NODE + "}")
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "run", str(file)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        ready, _, _ = select.select([proc.stderr], [], [], 60)
-        line = proc.stderr.readline() if ready else ""
-    finally:
-        proc.kill()
-        proc.wait()
+    line = _first_line_of_stderr("run", str(file))
     assert "about 1,000,000,000,000 requests" in line
 
 
@@ -299,14 +304,7 @@ def test_a_cli_run_of_a_design_whose_requests_fan_out_enormously_warns(write_yam
     edges = ", ".join("{from: s%d, to: s%d}" % (i, i + 1) for i in range(8) for _ in range(10))
     file = write_yaml(f"name: x\nworkload: {{entry: s0, rate_rps: 1, duration_s: 5}}\nnodes: {{{nodes}}}\n"
                       f"edges: [{edges}]\n")
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "run", str(file)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        ready, _, _ = select.select([proc.stderr], [], [], 60)
-        line = proc.stderr.readline() if ready else ""
-    finally:
-        proc.kill()
-        proc.wait()
+    line = _first_line_of_stderr("run", str(file))
     assert "each request makes about 111,111,111 calls" in line
 
 

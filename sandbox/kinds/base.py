@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Streams
     from ..workload import Workload
 
-__all__ = ["Kind", "NodeSpec", "ScenarioView", "FormField", "Capacity", "Build", "Problem", "S"]
+__all__ = ["Kind", "COST_FIELD", "NodeSpec", "ScenarioView", "FormField", "Capacity", "Build", "Problem", "S"]
 
 Problem = tuple[str, str]   # (field path, reason), as ScenarioError holds them
 
@@ -104,6 +104,10 @@ class FormField:
 
 
 S = TypeVar("S", bound=NodeSpec)
+
+
+COST_FIELD = FormField("cost_per_hour", "Cost $/replica-hour", "cost", "empty: the default price for the kind",
+                       step=0.01)
 
 
 class Kind(Generic[S]):

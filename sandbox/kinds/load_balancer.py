@@ -15,7 +15,7 @@ from pydantic import Field
 
 from ..components import POLICIES, LoadBalancer
 from ..model import MAX_PRICE
-from .base import Build, FormField, Kind, NodeSpec, Problem, ScenarioView
+from .base import COST_FIELD, Build, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 __all__ = ["LoadBalancerNode", "LOAD_BALANCER", "LB_POLICIES"]
 
@@ -41,8 +41,7 @@ class LoadBalancerKind(Kind[LoadBalancerNode]):
     form: ClassVar[tuple[tuple[FormField, ...], ...]] = (
         (FormField("policy", "Policy", "choice", "how the replica of each call is chosen", choices=LB_POLICIES,
                    default="round_robin"),),
-        (FormField("cost_per_hour", "Cost $/replica-hour", "cost", "empty: the default price for the kind",
-                   step=0.01),),
+        (COST_FIELD,),
     )
 
     def problems(self, s: ScenarioView, name: str, node: LoadBalancerNode) -> Iterator[Problem]:

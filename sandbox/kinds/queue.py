@@ -17,7 +17,7 @@ from pydantic import Field
 from ..components import MessageQueue
 from ..findings import Finding
 from ..model import MAX_COUNT, MAX_PRICE, MAX_PROCESSES
-from .base import Build, Capacity, FormField, Kind, NodeSpec, Problem, ScenarioView
+from .base import COST_FIELD, Build, Capacity, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..components import Component
@@ -62,8 +62,7 @@ class QueueKind(Kind[QueueNode]):
                    default=10000),),
         (FormField("consumers", "Consumers", "optional_integer", "messages processed at once",
                    placeholder="default: the workers of the nodes it feeds"),),
-        (FormField("cost_per_hour", "Cost $/replica-hour", "cost", "empty: the default price for the kind",
-                   step=0.01),),
+        (COST_FIELD,),
     )
 
     def problems(self, s: ScenarioView, name: str, node: QueueNode) -> Iterator[Problem]:

@@ -16,7 +16,7 @@ from pydantic import Field
 from ..components import RateLimiter
 from ..findings import Finding
 from ..model import MAX_COUNT, MAX_PRICE, MAX_RATE_RPS
-from .base import Build, FormField, Kind, NodeSpec, Problem, ScenarioView
+from .base import COST_FIELD, Build, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 __all__ = ["RateLimiterNode", "RATE_LIMITER"]
 
@@ -41,8 +41,7 @@ class RateLimiterKind(Kind[RateLimiterNode]):
     form: ClassVar[tuple[tuple[FormField, ...], ...]] = (
         (FormField("rate_rps", "Rate (tokens per second)", "number", "calls let through per second, on average"),),
         (FormField("burst", "Burst", "integer", "calls let through at once after a lull", default=1),),
-        (FormField("cost_per_hour", "Cost $/replica-hour", "cost", "empty: the default price for the kind",
-                   step=0.01),),
+        (COST_FIELD,),
     )
 
     def problems(self, s: ScenarioView, name: str, node: RateLimiterNode) -> Iterator[Problem]:

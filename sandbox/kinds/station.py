@@ -20,7 +20,7 @@ from ..components.faults import schedule_faults
 from ..distributions import ServiceTime
 from ..model import MAX_COUNT, MAX_PRICE
 from ..station_features import Fault
-from .base import ScenarioView, Build, Capacity, FormField, Kind, NodeSpec
+from .base import COST_FIELD, Build, Capacity, FormField, Kind, NodeSpec, ScenarioView
 
 __all__ = ["StationSpec", "StationKind", "STATION_FORM"]
 
@@ -51,8 +51,7 @@ def _rows(*extra: tuple[FormField, ...]) -> tuple[tuple[FormField, ...], ...]:
                    "how long one call keeps a worker busy, not counting its own calls downstream"),),
         (FormField("error_rate", "Error rate", "number", "each attempt fails with this probability", step=0.01,
                    default=0),
-         FormField("cost_per_hour", "Cost $/replica-hour", "cost", "empty: the default price for the kind",
-                   step=0.01)),
+         COST_FIELD),
         (FormField("parallel", "Call downstream in parallel", "toggle",
                    "call every outgoing edge at once and wait for the slowest", default=False),),
     )
