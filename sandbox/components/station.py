@@ -99,13 +99,10 @@ class Station(Component):
         return self.edges
 
     def serve(self, request: Request, replica: Replica) -> Serve:
-        # The one place the sandbox reads SimPy's private clock, ``env._now``, instead of the
-        # ``env.now`` property: four reads per call on the hottest path, and the property costs
-        # about 4% of a five-station run's engine time (bench/README.md, "Reading the clock").
         env = self.env
         stats = self.stats
         measured = request.measured
-        t_arrive = env._now
+        t_arrive = env.now
         if measured:
             stats.arrived += 1
         if self.down:
@@ -133,16 +130,16 @@ class Station(Component):
             if stats.queued > stats.max_queue:
                 stats.max_queue = stats.queued
             yield turn  # the finishing call hands its worker over (see below)
-        t_start = env._now
+        t_start = env.now
         yield Timeout(env, self.draw_service() * self.slow)
-        t_served = env._now
+        t_served = env.now
         failure: Failure | None
         if self.error_p and self.draw_error() < self.error_p:
             failure = self.error_failure
         else:
             edges = self.calls_after_service(request)
             failure = (yield from self.call_edges(request, edges)) if edges else None
-        t_end = env._now
+        t_end = env.now
         dt = t_end - stats.t_last
         if dt:
             stats.busy_area += stats.busy * dt
