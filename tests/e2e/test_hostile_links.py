@@ -78,11 +78,12 @@ def test_markup_in_every_field_the_canvas_draws_shows_as_text_and_runs_nothing(p
     assert made.count() == 0
     named = flow.locator(f".react-flow__node[data-id={json.dumps(NAME)}]")  # a CSS string with its quotes escaped
     expect(named).to_contain_text(NAME)  # the name, as the text it is
+    # a node whose own fields are not valid is not summarised: the form says what to fix
     expect(named).to_contain_text("service · ?")
     expect(flow.locator('.react-flow__node[data-id="lb"]')).to_contain_text("load balancer · ?")
     expect(flow.locator('.react-flow__node[data-id="q"]')).to_contain_text("queue · ?")
-    expect(flow.locator('.react-flow__node[data-id="limiter"]')).to_contain_text("rate limiter · ? rps")
-    expect(flow.locator('.react-flow__node[data-id="c"]')).to_contain_text("hit ?")
+    expect(flow.locator('.react-flow__node[data-id="limiter"]')).to_contain_text("rate limiter · ?")
+    expect(flow.locator('.react-flow__node[data-id="c"]')).to_contain_text("cache · ?")
     expect(flow.locator('.react-flow__node[data-id="odd"]')).to_contain_text("? ·")
     labels = flow.locator(".react-flow__edge").evaluate_all("es => es.map(e => e.textContent)")
     assert labels == ["p=?, ?, ? ms, ? retries, timeout ? ms"]
