@@ -1,4 +1,4 @@
-"""Results: what a run produced, as plain picklable data, with the bottleneck explained.
+"""Results: what a run produced, as plain picklable data.
 
 Everything here is dataclasses of numbers, strings, lists and dicts, so results
 cross process boundaries and caches unchanged. ``to_dict()`` gives the JSON

@@ -1,4 +1,4 @@
-"""Components: the compiled, runnable form of each node kind, one module per kind.
+"""Components: the runtime pieces the node kinds are compiled into (see :mod:`sandbox.kinds`).
 
 - :mod:`.station`: services, databases and caches (replicas x workers, bounded queues).
 - :mod:`.load_balancer`: pass-through nodes choosing replicas by policy.
