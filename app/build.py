@@ -265,7 +265,8 @@ def _apply_canvas(event: canvas.CanvasEvent | None) -> None:
         return
     ss = st.session_state
     data = state.design()
-    moved = {k: v for k, v in event.positions.items() if state.layout().get(k) != v}
+    # a node reported where it was drawn has not moved (a shared design has no layout until one is dragged)
+    moved = {k: v for k, v in event.positions.items() if state.layout().get(k, canvas.UNPLACED) != v}
     if moved:
         state.update(layout={**state.layout(), **moved})
     existing = {(e.get("from"), e.get("to")) for e in data.get("edges") or [] if isinstance(e, dict)}

@@ -131,6 +131,9 @@ def flow_edges(data: dict[str, Any]) -> list[StreamlitFlowEdge]:
             and e["from"] in nodes and e["to"] in nodes]
 
 
+UNPLACED = (40.0, 40.0)  # where a node the layout does not place is drawn
+
+
 def _picture(nodes: list[StreamlitFlowNode], edges: list[StreamlitFlowEdge]) -> str:
     """What the canvas shows apart from positions: node ids and text, calls and their ends."""
     return json.dumps([[(n.id, n.data.get("content"), n.style.get("background"), n.style.get("border"))
@@ -143,7 +146,7 @@ def canvas_ui(data: dict[str, Any], layout: dict[str, tuple[float, float]], anal
     ss = st.session_state
     design_nodes = data.get("nodes") or {}
     entry = (data.get("workload") or {}).get("entry")
-    nodes = [_flow_node(name, node if isinstance(node, dict) else {}, layout.get(name, (40.0, 40.0)), analysis, entry)
+    nodes = [_flow_node(name, node if isinstance(node, dict) else {}, layout.get(name, UNPLACED), analysis, entry)
              for name, node in design_nodes.items()]
     edges = flow_edges(data)
     picture = _picture(nodes, edges)

@@ -45,9 +45,20 @@ def open_app(page: Page, url: str) -> None:
     settle(page)
 
 
-def go(page: Page, name: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=name).click()
-    expect(page.locator("h1").filter(has_text=name)).to_be_visible()
+def go(page: Page, name: str, attempts: int = 3) -> None:
+    """Open a page from the sidebar. A click can be superseded: when a component on the page being left
+    sends its value at that moment (the canvas does so after it mounts, which on a loaded machine comes
+    late), Streamlit reruns the old page instead, as it would for a person, who clicks again. So do we."""
+    heading = page.locator("h1").filter(has_text=name)
+    for attempt in range(1, attempts + 1):
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text=name).click()
+        try:
+            expect(heading).to_be_visible(timeout=15_000)
+            break
+        except AssertionError:
+            if attempt == attempts:
+                raise
+            settle(page)
     settle(page)
 
 

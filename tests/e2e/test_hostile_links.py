@@ -89,6 +89,9 @@ def test_markup_in_every_field_the_canvas_draws_shows_as_text_and_runs_nothing(p
     assert labels == ["p=?, ?, ? ms, ? retries, timeout ? ms"]
     assert not [s for s in seen if s.startswith("dialog")], seen
 
+    # Nothing is stored before the first change: the canvas reporting where it drew the nodes is not one.
+    assert "design=" in page.url
+    expect(page.get_by_text("Opened the shared design")).to_be_visible()
     # The design is stored at the first change; a later visit to the workspace runs nothing either.
     page.get_by_role("textbox", name="Design name").fill("Mine now")
     page.get_by_role("textbox", name="Design name").press("Tab")
