@@ -222,8 +222,10 @@ def show_analysis(analysis: sandbox.Analysis | None, scenario: sandbox.Scenario 
     c[0].metric("Offered load", f"{rate:,.4g} rps")
     c[1].metric("Saturates at", f"{sat:,.0f} rps" if math.isfinite(sat) else "never",
                 help="the entry rate at which the first node reaches 100% busy")
-    c[2].metric("Predicted mean latency", f"{analysis.predicted_latency_ms:,.1f} ms"
-                if math.isfinite(analysis.predicted_latency_ms) else "unbounded")
+    latency = analysis.predicted_latency_ms
+    c[2].metric("Predicted mean latency", "not modelled" if analysis.latency_accuracy == "none" else
+                f"{latency:,.1f} ms" if math.isfinite(latency) else "unbounded",
+                help=sandbox.accuracy_text(analysis.latency_accuracy, analysis.latency_band))
     c[3].metric("Cost", f"${analysis.cost_per_hour:,.2f}/h")
     if math.isfinite(sat) and analysis.first_to_saturate:
         if rate >= sat:
@@ -235,12 +237,20 @@ def show_analysis(analysis: sandbox.Analysis | None, scenario: sandbox.Scenario 
                        f"**{analysis.first_to_saturate}** reaches 100% busy first.", icon=":material/check_circle:")
     rows = [{"node": n, "kind": KINDS[e.kind].label, "offered rps": e.offered_rps,
              "predicted utilization": e.predicted_utilization if math.isfinite(e.predicted_utilization) else None,
-             "predicted wait ms": e.predicted_wait_ms if math.isfinite(e.predicted_wait_ms) else None,
-             "hold ms": e.hold_ms} for n, e in analysis.nodes.items()]
+             "predicted wait ms": e.predicted_wait_ms
+             if math.isfinite(e.predicted_wait_ms) and e.accuracy != "none" else None,
+             "predicted rejected": e.predicted_rejected if e.capacity and e.accuracy != "none" else None,
+             "hold ms": e.hold_ms,
+             "accuracy": sandbox.accuracy_text(e.accuracy, e.wait_band, e.method, e.reason) if e.capacity else ""}
+            for n, e in analysis.nodes.items()]
     st.dataframe(rows, hide_index=True, column_config={
         "predicted utilization": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
         "offered rps": st.column_config.NumberColumn(format="%.1f"),
-        "predicted wait ms": st.column_config.NumberColumn(format="%.2f", help="empty: saturated, unbounded"),
+        "predicted wait ms": st.column_config.NumberColumn(format="%.2f",
+                                                           help="empty: saturated and unbounded, or not modelled"),
+        "predicted rejected": st.column_config.NumberColumn(format="percent", help="turned away by a full queue"),
+        "accuracy": st.column_config.TextColumn(width="medium", help="exact for the model the simulation runs, "
+                                                "or within a stated band (measured against long simulations)"),
         "hold ms": st.column_config.NumberColumn(format="%.2f", help="own service time plus calls downstream")})
     warnings = [f.message for f in analysis.findings if f.level == "warning"]
     notes = [f.message for f in analysis.findings if f.level != "warning"]

@@ -182,16 +182,22 @@ def show_theory(r: sandbox.Results) -> None:
     if not r.theory:
         st.caption("No node with workers to compare.")
         return
-    rows = [{"node": c.node, "agrees": "✓" if c.agrees else "✗ differs",
+    rows = [{"node": c.node, "agrees": "— not modelled" if c.agrees is None else "✓" if c.agrees else "✗ differs",
+             "theory": c.accuracy,
              "predicted utilization": c.predicted_utilization if math.isfinite(c.predicted_utilization) else None,
              "simulated utilization": c.simulated_utilization,
-             "predicted wait ms": c.predicted_wait_ms, "simulated wait ms": c.simulated_wait_ms, "note": c.note}
+             "predicted wait ms": c.predicted_wait_ms, "simulated wait ms": c.simulated_wait_ms,
+             "predicted rejected": c.predicted_rejected, "simulated rejected": c.simulated_rejected, "note": c.note}
             for c in r.theory]
     st.dataframe(rows, hide_index=True, column_config={
         "predicted utilization": st.column_config.NumberColumn(format="percent"),
         "simulated utilization": st.column_config.NumberColumn(format="percent"),
         "predicted wait ms": st.column_config.NumberColumn(format="%.2f", help="empty: saturated"),
         "simulated wait ms": st.column_config.NumberColumn(format="%.2f"),
+        "predicted rejected": st.column_config.NumberColumn(format="percent"),
+        "simulated rejected": st.column_config.NumberColumn(format="percent"),
+        "theory": st.column_config.TextColumn(help="exact: the formula is exact for this model; approximate: "
+                                                   "within its stated band (bench/bench_analysis.py)"),
         "note": st.column_config.TextColumn(width="large")})
     st.caption("Theory: traffic equations, then M/M/c waits scaled for the service-time spread (Allen-Cunneen).")
 

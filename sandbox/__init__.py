@@ -14,7 +14,7 @@
 True
 """
 
-from .analysis import Analysis, NodeEstimate, analyse
+from .analysis import Analysis, NodeEstimate, accuracy_text, analyse
 from .calls import Edge
 from .diagram import to_dot
 from .engine import Limits, simulate
@@ -29,7 +29,7 @@ from .workload import Workload
 __all__ = [
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
     "NodeResult", "Requests", "Results", "RunCancelled", "RunOptions", "SandboxError", "Scenario", "ScenarioError",
-    "SimulationError", "Trace", "Workload", "analyse", "from_dict", "json_schema", "load", "loads",
+    "SimulationError", "Trace", "Workload", "accuracy_text", "analyse", "from_dict", "json_schema", "load", "loads",
     "simulate", "to_dot", "to_graph", "with_overrides", "replicate", "compare", "sweep",
 ]
 __version__ = "0.1.0"

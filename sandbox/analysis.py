@@ -1,29 +1,43 @@
-"""Back-of-envelope analysis: what queueing theory predicts, from the graph alone.
+"""Back-of-envelope analysis: what queueing theory predicts from the graph alone, and how far to trust it.
 
 1. **Traffic equations.** Visits per request ``v = e_entry + P^T v``, where
    ``P[i, j]`` sums, over the edges i -> j, probability x (hit or miss ratio for
-   caches). Offered load at node i is ``rate x v_i`` (Jackson networks; cycles
-   with probabilities below 1 are solved exactly).
-2. **Hold time.** A worker is held for its own mean service time plus, for each
-   synchronous call, the callee's response time and twice the edge latency
-   (``parallel`` nodes wait for the slowest branch, estimated by the largest mean).
-3. **Waiting.** Each replica is an M/M/c queue (c = workers, split evenly across
-   replicas) whose Erlang C wait is scaled by ``(ca^2 + cs^2) / 2`` (Allen-Cunneen),
-   which is exact for M/D/1 (Pollaczek-Khinchine) and M/M/c.
-4. **Saturation.** The entry rate at which the first node reaches 100%
-   utilization, found by bisection (downstream waits lengthen upstream holds).
+   caches) x the share of calls node i admits (a rate limiter's tokens, a full
+   queue's rejections). Offered load at node i is ``rate x v_i``.
+2. **Hold time.** A worker is held for its own service time plus, for each
+   synchronous call, the network both ways and the callee's response; its mean
+   and variance both count (a caller's hold is as variable as its parts).
+   ``parallel`` nodes wait for the last branch (Nelson and Tantawi's fork-join).
+3. **Arrival variability** per replica, after Whitt's QNA: Poisson or constant at
+   the entry, thinned by probabilities, split round robin (Erlang-k: c_a^2 = 1/k)
+   or at random, merged where calls meet, smoothed or not by the stations before.
+4. **Waiting**, per replica, by the most exact method the node allows: M/M/c/K
+   for exponential holds and Poisson arrivals (blocking, carried load, wait of
+   admitted calls); Pollaczek-Khinchine for one worker; GI/M/1 for round robin
+   or constant arrivals; zero when the callers' workers cannot send more calls
+   than it has workers; the exact Markov chain of a thread pool and the one
+   callee it holds its workers on; Allen-Cunneen elsewhere, capped by the
+   finite population of callers (MVA) that can be waiting at once.
+5. **Closed loops** by exact Mean Value Analysis where the network is product
+   form, else the open network at the rate where users = rate x (think + R).
+6. **Saturation.** The entry rate at which the first node is offered 100% of
+   what it can serve, by bisection.
 
-These are estimates: the simulation is the reference, and the results flag
-where the two disagree.
+Every estimate says how far to trust it: ``accuracy`` is ``exact`` (the formula
+is exact for the model the simulation runs), ``approximate`` (within the stated
+bands, measured against long simulations in ``bench/bench_analysis.py``), or
+``none``, with the reason, where the design is outside what steady-state theory
+models (retries and timeouts, faults, autoscaling, a varying load).
 
 >>> from sandbox.scenario import loads
 >>> a = analyse(loads('''
 ... name: mm1
 ... workload: {entry: s, rate_rps: 80, duration_s: 10}
-... nodes: {s: {kind: service, service_time: {dist: exponential, mean_ms: 10}}}
+... nodes: {s: {kind: service, queue_limit: null, service_time: {dist: exponential, mean_ms: 10}}}
 ... '''))
->>> round(a.nodes["s"].predicted_utilization, 3), round(a.nodes["s"].predicted_wait_ms, 1)
-(0.8, 40.0)
+>>> e = a.nodes["s"]
+>>> round(e.predicted_utilization, 3), round(e.predicted_wait_ms, 1), e.accuracy, e.method
+(0.8, 40.0, 'exact', 'M/M/c')
 >>> round(a.saturation_rps), a.first_to_saturate
 (100, 's')
 """
@@ -31,233 +45,98 @@ where the two disagree.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict
 
 import networkx as nx
-import numpy as np
 
-from .calls import Edge
+from .closed_network import closed_by_mva, closed_loop_rate
+from .estimates import METHODS, Analysis, Method, NodeEstimate, accuracy_text
 from .findings import Finding
-from .intervals import json_safe
-from .graph import call_factor, certain_dependencies, reachable, to_graph
-from .kinds import Capacity, Node, kind_of
+from .graph import certain_dependencies, reachable, to_graph
+from .kinds import kind_of
+from .open_network import Design, evaluate, visits_with_limits
+from .queueing import erlang_b, erlang_c, mmc_wait
 from .scenario import Scenario
 
-__all__ = ["NodeEstimate", "Analysis", "analyse", "erlang_b", "erlang_c", "mmc_wait", "visits"]
-
-
-@dataclass(frozen=True)
-class NodeEstimate:
-    """Theory's figures for one node at the analysed rate."""
-    node: str
-    kind: str
-    visits: float                  # calls per request entering the system
-    offered_rps: float
-    capacity: int                  # workers (consumers for a queue) in all replicas
-    hold_ms: float                 # mean time a worker is held, downstream calls included
-    predicted_utilization: float
-    predicted_wait_ms: float       # mean wait for a worker (inf when saturated)
-    predicted_response_ms: float   # wait + hold (for a queue: time to enqueue, ~0)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """The analysis of a scenario at one entry rate."""
-    rate_rps: float
-    nodes: dict[str, NodeEstimate]
-    saturation_rps: float
-    first_to_saturate: str | None
-    predicted_latency_ms: float
-    cost_per_hour: float = 0.0     # dollars, at the configured replica counts
-    findings: list[Finding] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(asdict(self))
-
-
-def erlang_b(servers: int, offered_erlangs: float) -> float:
-    """Blocking probability of an M/M/c/c loss system (Erlang B).
-
-    Small c: the stable recursion. Large c: B = pmf(c) / cdf(c) of a Poisson(a),
-    summed only within 40 standard deviations of a (the rest is below 1e-300),
-    so the cost grows with sqrt(a), not with c.
-
-    >>> round(erlang_b(2, 1.0), 6), round(erlang_b(5000, 4900.0), 6) == round(erlang_b(5000, 4900.0), 6)
-    (0.2, True)
-    """
-    c, a = servers, offered_erlangs
-    if a <= 0:
-        return 0.0
-    if c <= 500:
-        b = 1.0
-        for k in range(1, c + 1):
-            b = a * b / (k + a * b)
-        return b
-    spread = 40 * math.sqrt(a)
-    if c > a + spread:
-        return 0.0  # pmf(c) is negligible against the cdf
-    lo = max(0, int(a - spread))
-    logs = [k * math.log(a) - a - math.lgamma(k + 1) for k in range(lo, c + 1)]
-    top = max(logs)
-    log_cdf = top + math.log(sum(math.exp(x - top) for x in logs))
-    return math.exp(logs[-1] - log_cdf)
-
-
-def erlang_c(servers: int, offered_erlangs: float) -> float:
-    """Probability that an arrival waits in an M/M/c queue (Erlang C).
-
-    >>> round(erlang_c(1, 0.8), 6)
-    0.8
-    >>> round(erlang_c(2, 1.0), 6)
-    0.333333
-    >>> abs(erlang_c(600, 540.0) - erlang_c(600, 540.0 + 1e-9)) < 1e-6   # the large-c path is smooth
-    True
-    """
-    c, a = servers, offered_erlangs
-    if a <= 0:
-        return 0.0
-    if a >= c:
-        return 1.0
-    b = erlang_b(c, a)
-    return c * b / (c - a * (1 - b))
-
-
-def mmc_wait(servers: int, rate: float, hold: float, variability: float = 1.0) -> float:
-    """Mean wait before service in an M/M/c queue, scaled by (ca^2 + cs^2)/2.
-
-    `rate` and `hold` in consistent units (per second and seconds); inf when saturated.
-    """
-    if rate <= 0 or hold <= 0:
-        return 0.0
-    a = rate * hold
-    if a >= servers:
-        return math.inf
-    return erlang_c(servers, a) * hold / (servers - a) * variability
-
-
-def _visits(s: Scenario, rate: float = 0.0) -> dict[str, float]:
-    """Visits per entering request; a rate limiter passes at most its rate (at entry rate `rate`)."""
-    names = list(s.nodes)
-    idx = {n: i for i, n in enumerate(names)}
-    e0 = np.zeros(len(names))
-    e0[idx[s.workload.entry]] = 1.0
-    caps = {n: cap for n, node in s.nodes.items() if (cap := kind_of(node).admits_rps(node)) is not None}
-    passing = {n: 1.0 for n in caps}
-    v: np.ndarray[Any, np.dtype[Any]] = np.zeros(len(names))
-    for _ in range(1 + 3 * len(passing)):  # limiter caps settle in a few rounds
-        P = np.zeros((len(names), len(names)))
-        for i, e in enumerate(s.edges):
-            P[idx[e.source], idx[e.target]] += call_factor(s, i) * passing.get(e.source, 1.0)
-        try:
-            v = np.linalg.solve(np.eye(len(names)) - P.T, e0)
-        except np.linalg.LinAlgError:
-            v = np.full(len(names), math.inf)
-        if not passing:
-            break
-        for n in passing:
-            offered = rate * v[idx[n]]
-            passing[n] = min(1.0, caps[n] / offered) if offered > 0 else 1.0
-    return {n: float(max(v[idx[n]], 0.0)) if math.isfinite(v[idx[n]]) else math.inf for n in names}
-
-
-def _service_ms(node: Node) -> tuple[float, float]:
-    """(mean own service ms, its squared coefficient of variation)."""
-    st = kind_of(node).service_time(node)
-    return (st.mean(), st.scv()) if st is not None else (0.0, 0.0)
-
-
-def _evaluate(s: Scenario, rate: float) -> dict[str, NodeEstimate]:
-    """Per-node estimates at entry rate `rate` (fixed point over response times)."""
-    visits = _visits(s, rate)
-    ca2_entry = 0.0 if s.workload.arrival == "constant" and s.workload.profile is None else 1.0
-    out: dict[str, list[tuple[Edge, float]]] = {n: [] for n in s.nodes}
-    for i, e in enumerate(s.edges):
-        out[e.source].append((e, call_factor(s, i)))
-    caps = {name: kind_of(node).capacity(s, name, node) for name, node in s.nodes.items()}
-    never_waits = _fed_only_by_fewer_consumers(s, caps)
-    response = {n: 0.0 for n in s.nodes}   # ms, a caller sees
-    result: dict[str, NodeEstimate] = {}
-    for _ in range(60):
-        changed = False
-        for name, node in s.nodes.items():
-            own, scv = _service_ms(node)
-            # a branch never taken (factor 0) adds nothing, even towards a saturated node (0 x inf)
-            branch = [f * (2 * e.latency_ms + response[e.target]) for e, f in out[name] if f > 0]
-            downstream = (max(branch) if getattr(node, "parallel", False) else sum(branch)) if branch else 0.0
-            hold = own + downstream
-            lam = rate * visits[name]
-            kind = kind_of(node)
-            servers, replicas = caps[name].servers, caps[name].replicas
-            if servers:
-                per_replica = servers // replicas
-                util = lam * hold / 1000.0 / servers if hold and lam else 0.0
-                cs2 = scv if not branch else 1.0
-                ca2 = ca2_entry if name == s.workload.entry else 1.0
-                wait = 0.0 if name in never_waits else \
-                    mmc_wait(per_replica, lam / replicas, hold / 1000.0, (ca2 + cs2) / 2) * 1000.0
-            else:
-                util, wait = 0.0, 0.0
-            # a caller of an asynchronous node (a queue) waits only for the enqueue
-            resp = 0.0 if kind.asynchronous else wait + hold
-            if abs(resp - response[name]) > 1e-9 * max(1.0, resp):
-                changed = True
-            response[name] = resp
-            result[name] = NodeEstimate(name, node.kind, visits[name], lam, servers, hold, util, wait,
-                                        wait + hold if not kind.asynchronous else 0.0)
-        if not changed:
-            break
-    return result
-
-
-def _fed_only_by_fewer_consumers(s: Scenario, caps: dict[str, Capacity]) -> set[str]:
-    """Nodes called only by queue consumers, no more of them than the node has workers:
-    at most one call per worker is ever in flight, so nobody waits."""
-    out = set()
-    for name, node in s.nodes.items():
-        callers = [e.source for e in s.edges if e.target == name]
-        if not callers or not kind_of(node).has_workers or caps[name].replicas > 1:
-            continue
-        if all(kind_of(s.nodes[c]).asynchronous for c in callers) and \
-                sum(caps[c].servers for c in set(callers)) <= caps[name].servers:
-            out.add(name)
-    return out
+__all__ = ["NodeEstimate", "Analysis", "Method", "METHODS", "accuracy_text", "analyse", "erlang_b", "erlang_c",
+           "mmc_wait", "visits", "static_cost"]
 
 
 def visits(s: Scenario) -> dict[str, float]:
     """Expected calls of each node per request entering the system (the traffic equations)."""
-    return _visits(s)
-
-
-def _closed_loop_rate(s: Scenario, saturation: float) -> float:
-    """Throughput of `users` closed-loop users: solve rate = users / (think + R(rate))."""
-    users, think_s = s.workload.users or 0, s.workload.think_time_ms / 1000.0
-    lo, hi = 0.0, min(saturation, users / think_s if think_s else saturation)
-    entry = s.workload.entry
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        r_s = _evaluate(s, mid)[entry].predicted_response_ms / 1000.0
-        if mid * (think_s + r_s) < users:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return visits_with_limits(s)
 
 
 def analyse(scenario: Scenario, rate_rps: float | None = None) -> Analysis:
     """Theory's view of `scenario` at `rate_rps` (default: the workload's rate)."""
     s = scenario
-    saturation, first = _saturation(s)
-    if rate_rps is None:
-        w = s.workload
-        if w.users is not None:
-            rate_rps = _closed_loop_rate(s, saturation)
-        else:  # a varying load is analysed at its mean over the measured window
-            rate_rps = w.mean_rate(w.warmup_s, w.duration_s)
-    nodes = _evaluate(s, rate_rps)
-    entry = nodes[s.workload.entry]
+    d = Design(s)
+    saturation, first = _saturation(s, d)
+    w = s.workload
+    latency: float | None = None
+    nodes: dict[str, NodeEstimate] | None = None
+    closed_exact = False
+    if rate_rps is None and w.users is not None:
+        by_mva = closed_by_mva(s, d)
+        if by_mva is not None:
+            rate_rps, nodes, latency, closed_exact = by_mva
+        else:
+            rate_rps = closed_loop_rate(s, saturation, d)
+    elif rate_rps is None:  # a varying load is analysed at its mean over the measured window
+        rate_rps = w.mean_rate(w.warmup_s, w.duration_s)
+    if nodes is None:
+        nodes = evaluate(s, rate_rps, design=d)
+        if w.users is not None and rate_rps is not None:
+            approx = METHODS["closed loop as open network"]
+            nodes = {n: NodeEstimate(**{**asdict(e), "accuracy": "approximate" if e.accuracy != "none" else "none",
+                                        "utilization_band": max(e.utilization_band, approx.utilization_band),
+                                        "wait_band": max(e.wait_band, approx.wait_band)})
+                     for n, e in nodes.items()}
+    entry = nodes[w.entry]
+    if latency is None:
+        latency = entry.predicted_response_ms
+    accuracy, band = _latency_accuracy(s, d, nodes, closed_exact)
     findings = _findings(s, nodes, saturation, first, rate_rps)
-    return Analysis(rate_rps, nodes, saturation, first, entry.predicted_response_ms, static_cost(s), findings)
+    scope = [f"{n}: {reason}" for n, reason in d.scope.items()]
+    return Analysis(rate_rps, nodes, saturation, first, latency, static_cost(s), findings, accuracy, band, scope)
+
+
+def _latency_accuracy(s: Scenario, d: Design, nodes: dict[str, NodeEstimate], closed_exact: bool) -> tuple[str, float]:
+    """The latency is as exact as the least exact estimate it adds up, and as far off as the worst band."""
+    seen = _waited_on(d)
+    reached = [nodes[n] for n in seen if nodes[n].visits > 0]
+    if any(e.accuracy == "none" for e in reached):
+        return "none", 0.0
+    fork = [n for n in seen if d.parallel(n) and d.out[n]]
+    fork_exact = all(_fork_is_exact(d, nodes, n) for n in fork)
+    band = max([e.wait_band for e in reached] + [0.0 if fork_exact else METHODS["fork-join approximation"].wait_band])
+    exact = all(e.accuracy == "exact" for e in reached) and fork_exact
+    if s.workload.users is not None and not closed_exact:
+        exact = False
+    return ("exact" if exact else "approximate"), band
+
+
+def _waited_on(d: Design) -> set[str]:
+    """The nodes a request waits for: from the entry along calls, not past a queue (its work is later)."""
+    seen, todo = set(), [d.s.workload.entry]
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if not d.kind(n).asynchronous:
+            todo.extend(e.target for e, f in d.out[n] if f > 0)
+    return seen
+
+
+def _fork_is_exact(d: Design, nodes: dict[str, NodeEstimate], n: str) -> bool:
+    """Nelson and Tantawi's two-branch result is exact for two identical M/M/1 branches without latency."""
+    branches = d.out[n]
+    if len(branches) != 2 or any(f != 1 or e.latency_ms for e, f in branches):
+        return False
+    ests = [nodes[e.target] for e, _ in branches]
+    return all(x.method == "M/M/c" and x.capacity == 1 for x in ests) and \
+        math.isclose(ests[0].hold_ms, ests[1].hold_ms) and math.isclose(ests[0].offered_rps, ests[1].offered_rps)
 
 
 def static_cost(s: Scenario) -> float:
@@ -268,17 +147,18 @@ def static_cost(s: Scenario) -> float:
     return total
 
 
-def _saturation(s: Scenario) -> tuple[float, str | None]:
-    """The entry rate at which the first node reaches 100% busy, and that node
+def _saturation(s: Scenario, d: Design | None = None) -> tuple[float, str | None]:
+    """The entry rate at which the first node is offered 100% of what it serves, and that node
     (inf and None when rate limiters shed load before any node saturates)."""
-    visits = _visits(s)
+    d = d or Design(s)
+    visits = visits_with_limits(s)
     bounds = []
-    for name, est in _evaluate(s, 1e-9).items():
+    for name, est in evaluate(s, 1e-9, detail=False, design=d).items():
         if est.capacity and est.hold_ms > 0 and visits[name] > 0 and math.isfinite(visits[name]):
             bounds.append(est.capacity / (visits[name] * est.hold_ms / 1000.0))
     if not bounds:
         return math.inf, None
-    busiest = lambda rate: max(e.predicted_utilization for e in _evaluate(s, rate).values())
+    busiest = lambda rate: max(e.offered_utilization for e in evaluate(s, rate, detail=False, design=d).values())
     lo, hi = 0.0, min(bounds)
     if busiest(hi) < 1.0:  # rate limiters shed load: saturation lies further out, if anywhere
         lo, hi = hi, hi * 1e6
@@ -290,8 +170,8 @@ def _saturation(s: Scenario) -> tuple[float, str | None]:
             lo = mid
         else:
             hi = mid
-    at = _evaluate(s, hi)
-    first = max(at, key=lambda n: (at[n].predicted_utilization, n))
+    at = evaluate(s, hi, detail=False, design=d)
+    first = max(at, key=lambda n: (at[n].offered_utilization, n))
     return lo, first
 
 
@@ -314,12 +194,17 @@ def _findings(s: Scenario, nodes: dict[str, NodeEstimate], saturation: float, fi
     for n, node in s.nodes.items():
         found.extend(kind_of(node).design_findings(s, n, node))
     for n, est in nodes.items():
-        if est.capacity and est.predicted_utilization >= 1.0:
-            load = est.predicted_utilization
+        load = est.offered_utilization
+        if est.capacity and load >= 1.0:
             share = f"{load:.0%} of what it can serve" if math.isfinite(load) and load < 10 else \
                 "more than it can serve (a node it calls is saturated)"
-            found.append(Finding("warning", "saturated", n,
-                                 f"{n} is offered {share}: its queue grows until calls are rejected"))
+            ending = (f"its queue fills and it turns away about {est.predicted_rejected:.0%} of its calls"
+                      if est.predicted_rejected > 0 else "its queue grows until calls are rejected")
+            found.append(Finding("warning", "saturated", n, f"{n} is offered {share}: {ending}"))
+        elif est.capacity and est.predicted_rejected >= 0.001:
+            found.append(Finding("warning", "rejecting", n,
+                                 f"{n} is predicted to turn away {est.predicted_rejected:.1%} of its calls with "
+                                 f"its queue full, at {load:.0%} offered load"))
         elif est.capacity and est.predicted_utilization >= 0.8:
             found.append(Finding("info", "busy", n, f"{n} is predicted {est.predicted_utilization:.0%} busy: waits grow steeply from here"))
     for n, node in s.nodes.items():

@@ -71,11 +71,26 @@ def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, reques
     return Bottleneck(top.name, "; ".join(parts))
 
 
+def _wait_allowance(rho: float, completed: int) -> float:
+    """Relative 95% half-width of a simulated mean wait over `completed` calls at utilization `rho`.
+
+    Whitt (1989, "Planning queueing simulations"): the time-average queue of an M/M/1 has asymptotic
+    variance 2 rho (1 + rho) / (1 - rho)^4, so the mean wait over n calls has a relative standard error
+    of about sqrt(2 (1 + rho) / n) / (1 - rho). Other queues are of the same order; it is the
+    statistical part of the allowance, beside the stated accuracy of the estimate.
+    """
+    rho = min(max(rho, 0.0), 0.99)
+    return 1.96 * math.sqrt(2 * (1 + rho) / max(completed, 1)) / (1 - rho)
+
+
 def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis, context: str = "") -> list[Comparison]:
     """Per node, the analysis beside the simulation, flagged where they disagree.
 
-    `context` is appended to each disagreement: what in the workload the
-    steady-state theory leaves out (a varying load, a closed loop).
+    They agree when every figure lies within the estimate's stated accuracy (none for an exact one)
+    plus the simulation's own statistical error (from the run length and the load). A node outside
+    what the analysis models is not compared (``agrees`` None), and the reason is the note.
+    `context` is appended to each disagreement: what in the workload the steady-state theory
+    leaves out (a closed loop analysed as an open network).
     """
     out = []
     for name, sim in nodes.items():
@@ -85,20 +100,33 @@ def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis, contex
         pu, su = est.predicted_utilization, sim.utilization
         pw = est.predicted_wait_ms if math.isfinite(est.predicted_wait_ms) else None
         sw = sim.wait_ms["mean"]
+        pr, sr = est.predicted_rejected, sim.rejected / max(1, sim.arrived)
+        if est.accuracy == "none":
+            out.append(Comparison(name, pu, su, pw, sw, None, f"not modelled: {est.reason}", pr, sr, "none"))
+            continue
+        n = max(1, sim.completed)
         notes = []
-        if abs(pu - su) > 0.05 + 0.1 * pu:
-            shown = f"{pu:.0%}" if math.isfinite(pu) and pu < 10 else ">999%"
-            notes.append(f"utilization {su:.0%} simulated vs {shown} predicted")
-        if pw is None or pu >= 1.0:
+        util_tol = est.utilization_band * pu + 0.01 + 1.96 * math.sqrt(2 * max(pu, 0.0) / n)
+        if math.isfinite(pu) and abs(pu - su) > util_tol:
+            notes.append(f"utilization {su:.0%} simulated vs {pu:.0%} predicted")
+        elif not math.isfinite(pu):
+            notes.append(f"utilization {su:.0%} simulated vs >999% predicted")
+        if pw is None:
             if su >= 0.95:  # saturated in both: the backlog builds in its queue or upstream
-                out.append(Comparison(name, pu, su, pw, sw, True, "saturated, as theory predicts"))
+                out.append(Comparison(name, pu, su, pw, sw, True, "saturated, as theory predicts", pr, sr,
+                                      est.accuracy))
                 continue
             notes.append("theory says this node is saturated, so its wait grows without bound")
-        elif max(pw, sw) >= 1.0 and not (0.5 <= (sw + 0.5) / (pw + 0.5) <= 2.0):
-            notes.append(f"wait {sw:.1f} ms simulated vs {pw:.1f} ms predicted")
-        if notes and sim.rejected:
-            notes.append("the queue limit turned calls away, which theory without a limit ignores")
+        else:
+            wait_tol = (est.wait_band + _wait_allowance(su, n)) * pw + 0.5
+            if abs(sw - pw) > wait_tol:
+                notes.append(f"wait {sw:.1f} ms simulated vs {pw:.1f} ms predicted")
+        reject_tol = est.utilization_band * pr + 0.002 + 1.96 * math.sqrt(max(pr * (1 - pr), 0.0) / n) \
+            / (1 - min(su, 0.99)) ** 0.5
+        if abs(sr - pr) > reject_tol:
+            notes.append(f"{sr:.1%} of calls turned away simulated vs {pr:.1%} predicted")
         if notes and context:
             notes.append(context)
-        out.append(Comparison(name, pu, su, pw, sw, not notes, "; ".join(notes) if notes else "agrees"))
+        out.append(Comparison(name, pu, su, pw, sw, not notes, "; ".join(notes) if notes else "agrees", pr, sr,
+                              est.accuracy))
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .analysis import Analysis
+from .analysis import Analysis, accuracy_text
 from .results import Results
 from .scenario import Scenario
 
@@ -55,7 +55,8 @@ def summary_text(r: Results) -> str:
             f"{_num(n.wait_ms['mean'])} / {_num(n.wait_ms['p99'])}",
             f"{_num(n.service_ms['mean'])}", f"{_num(n.queue_length['mean'])} / {n.queue_length['max']:g}",
             f"{n.rejected:,}",
-            (f"{_pct(t.predicted_utilization)} / {_num(t.predicted_wait_ms)}" + ("" if t.agrees else "  !"))
+            ("not modelled" if t.agrees is None else
+             f"{_pct(t.predicted_utilization)} / {_num(t.predicted_wait_ms)}" + ("" if t.agrees else "  !"))
             if t else "-",
         ])
     lines.append(_table(["node", "kind", "size", "arrived", "busy", "wait ms mean/p99", "service ms",
@@ -73,10 +74,14 @@ def summary_text(r: Results) -> str:
     if r.causes:
         lines += ["", "Why requests did not complete:"]
         lines += [f"  {c.count:>9,}  {c.share:6.2%}  {c.status} at {c.node}: {c.reason}" for c in r.causes]
-    flagged = [c for c in r.theory if not c.agrees]
+    flagged = [c for c in r.theory if c.agrees is False]
     if flagged:
-        lines += ["", "Theory and simulation disagree (!):"]
+        lines += ["", "Theory and simulation disagree (!), beyond the estimate's stated accuracy and the run's "
+                      "statistical error:"]
         lines += [f"  {c.node}: {c.note}" for c in flagged]
+    if r.analysis.out_of_scope:
+        lines += ["", "Left to the simulation (the analysis does not model it):"]
+        lines += [f"  {why}" for why in r.analysis.out_of_scope]
     if r.analysis.findings:
         lines += ["", "Findings:"]
         lines += [f"  {f.level:<7}  {f.message}" for f in r.analysis.findings]
@@ -87,13 +92,21 @@ def summary_text(r: Results) -> str:
 def analysis_text(s: Scenario, a: Analysis) -> str:
     """The back-of-envelope analysis as a table and findings."""
     rows = [[e.node, e.kind, _num(e.visits, 3), _num(e.offered_rps), str(e.capacity or "-"), _num(e.hold_ms, 2),
-             _pct(e.predicted_utilization) if e.capacity else "-", _num(e.predicted_wait_ms, 2)]
+             _pct(e.predicted_utilization) if e.capacity else "-",
+             ("-" if e.accuracy == "none" else _num(e.predicted_wait_ms, 2)) if e.capacity else "-",
+             f"{e.predicted_rejected:.1%}" if e.capacity and e.accuracy != "none" else "-",
+             accuracy_text(e.accuracy, e.wait_band, e.method) if e.capacity else "-"]
             for e in a.nodes.values()]
     first = f" ({a.first_to_saturate} first)" if a.first_to_saturate else ""
+    latency = ("not modelled (see below)" if a.latency_accuracy == "none" else
+               f"{_num(a.predicted_latency_ms, 2)} ms  ({accuracy_text(a.latency_accuracy, a.latency_band)})")
     lines = [f"{s.name}: analysis at {a.rate_rps:,.1f} rps (no simulation)", "",
-             _table(["node", "kind", "visits", "offered rps", "workers", "hold ms", "busy", "wait ms"], rows), "",
-             f"Predicted mean latency  {_num(a.predicted_latency_ms, 2)} ms",
+             _table(["node", "kind", "visits", "offered rps", "workers", "hold ms", "busy", "wait ms", "rejected",
+                     "accuracy"], rows), "",
+             f"Predicted mean latency  {latency}",
              f"Saturates at            {_num(a.saturation_rps)} rps{first}"]
+    if a.out_of_scope:
+        lines += ["", "Left to the simulation (the analysis does not model it):"] + [f"  {w}" for w in a.out_of_scope]
     if a.findings:
         lines += ["", "Findings:"] + [f"  {f.level:<7}  {f.message}" for f in a.findings]
     return "\n".join(lines)

@@ -144,8 +144,11 @@ class Comparison:
     simulated_utilization: float
     predicted_wait_ms: float | None
     simulated_wait_ms: float
-    agrees: bool
+    agrees: bool | None            # None: outside what the analysis models (the note says why)
     note: str
+    predicted_rejected: float = 0.0
+    simulated_rejected: float = 0.0
+    accuracy: str = "exact"        # of the estimate: exact | approximate | none
 
 
 @dataclass(frozen=True)
@@ -252,9 +255,15 @@ def analysis_json(a: Analysis) -> dict[str, Any]:
         "first_to_saturate": a.first_to_saturate,
         "predicted_latency_ms": a.predicted_latency_ms,
         "cost_per_hour": a.cost_per_hour,
+        "latency_accuracy": a.latency_accuracy,
+        "latency_band": a.latency_band,
         "nodes": {n: {"offered_rps": e.offered_rps, "visits": e.visits,
                       "predicted_utilization": e.predicted_utilization,
-                      "predicted_wait_ms": e.predicted_wait_ms, "hold_ms": e.hold_ms}
+                      "predicted_wait_ms": e.predicted_wait_ms, "hold_ms": e.hold_ms,
+                      "predicted_rejected": e.predicted_rejected, "offered_utilization": e.offered_utilization,
+                      "accuracy": e.accuracy, "method": e.method, "utilization_band": e.utilization_band,
+                      "wait_band": e.wait_band, "reason": e.reason}
                   for n, e in a.nodes.items()},
+        "out_of_scope": list(a.out_of_scope),
         "findings": [asdict(f) for f in a.findings],
     })

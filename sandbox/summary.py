@@ -8,7 +8,7 @@ the comparison with theory.
 
 from __future__ import annotations
 
-from .analysis import analyse
+from .analysis import Analysis, analyse
 from .components import Component, Span as SpanRecord
 from .diagnosis import compare_with_theory, find_bottleneck
 from .kinds import kind_of
@@ -161,7 +161,7 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
         nodes=nodes, causes=causes, bottleneck=bottleneck, series=series, traces=traces,
         edges=edges, cost_per_hour=cost_per_hour,
         cost_per_million=spent / run.completed * 1e6 if run.completed else None,
-        analysis=analysis, theory=compare_with_theory(nodes, analysis, _theory_context(w)), engine=engine)
+        analysis=analysis, theory=compare_with_theory(nodes, analysis, _theory_context(w, analysis)), engine=engine)
 
 
 def _price(scenario: Scenario, node: str) -> float:
@@ -170,10 +170,11 @@ def _price(scenario: Scenario, node: str) -> float:
     return n.cost_per_hour if n.cost_per_hour is not None else kind_of(n).price
 
 
-def _theory_context(w: Workload) -> str:
+def _theory_context(w: Workload, analysis: Analysis) -> str:
     """What the steady-state analysis leaves out of this workload."""
-    if w.users is not None:
-        return "closed loop: at most `users` requests are in the system, so fewer wait than open arrivals would"
+    if w.users is not None and analysis.latency_accuracy != "exact":
+        return ("closed loop: the analysis approximates it (a worker held across a call is not product form), "
+                "and at most `users` requests are in the system")
     if w.profile is not None:
         return f"the load varies ({w.profile.shape}); theory uses its mean rate, queues build at its peak"
     return ""

@@ -15,7 +15,7 @@ from .conftest import ROOT
 PUBLIC = {
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
     "NodeResult", "Requests", "Results", "RunCancelled", "RunOptions", "SandboxError", "Scenario", "ScenarioError",
-    "SimulationError", "Trace", "Workload", "analyse", "from_dict", "json_schema", "load", "loads",
+    "SimulationError", "Trace", "Workload", "accuracy_text", "analyse", "from_dict", "json_schema", "load", "loads",
     "simulate", "to_dot", "to_graph", "with_overrides", "replicate", "compare", "sweep",
 }
 

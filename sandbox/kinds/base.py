@@ -166,6 +166,19 @@ class Kind(Generic[S]):
         """The most calls per second it lets through (a rate limiter), or None for no cap."""
         return None
 
+    def waiting_slots(self, node: S) -> int | None:
+        """Calls (or messages) one replica holds waiting beyond those being served; None for no limit."""
+        return None
+
+    def spreads(self, node: S) -> str | None:
+        """How it spreads its calls over a callee's replicas (a load balancer's policy); None: the callee's own
+        round robin."""
+        return None
+
+    def out_of_scope(self, node: S) -> str | None:
+        """What about this node the steady-state analysis cannot model (scheduled faults), or None."""
+        return None
+
     def branch_share(self, node: S, when: str) -> float:
         """The share of its visits that take a call made `when` (a cache's hits or misses)."""
         return 1.0

@@ -52,6 +52,9 @@ class LoadBalancerKind(Kind[LoadBalancerNode]):
         return LoadBalancer(build.env, name, self.name, node.policy,
                             build.streams.sampler(f"node:{name}:route", "random"))
 
+    def spreads(self, node: LoadBalancerNode) -> str:
+        return str(node.policy)
+
     def summary(self, node: LoadBalancerNode) -> str:
         return str(node.policy).replace("_", " ")
 

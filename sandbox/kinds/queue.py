@@ -86,6 +86,9 @@ class QueueKind(Kind[QueueNode]):
     def capacity(self, s: ScenarioView, name: str, node: QueueNode) -> Capacity:
         return Capacity(consumers(s, name), 1)
 
+    def waiting_slots(self, node: QueueNode) -> int:
+        return int(node.capacity)
+
     def spof_finding(self, name: str, node: QueueNode) -> Finding | None:
         return Finding("info", "single_point_of_failure", name,
                        f"every request enqueues at {name}; if it is down, requests fail")

@@ -51,6 +51,11 @@ class ServiceKind(StationKind[ServiceNode]):
                                          "service_time": {"dist": "exponential", "mean_ms": 20}}
     yaml_only: ClassVar[tuple[str, ...]] = ("autoscale", "failures")
 
+    def out_of_scope(self, node: ServiceNode) -> str | None:
+        if node.autoscale is not None:
+            return "autoscaling changes its replicas during the run"
+        return super().out_of_scope(node)
+
     def compile(self, build: Build, name: str, node: ServiceNode) -> Station:
         station = super().compile(build, name, node)
         if node.autoscale is not None:

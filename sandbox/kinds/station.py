@@ -96,6 +96,12 @@ class StationKind(Kind[St]):
     def replicas(self, node: St) -> int:
         return int(node.replicas)
 
+    def waiting_slots(self, node: St) -> int | None:
+        return None if node.queue_limit is None else int(node.queue_limit)
+
+    def out_of_scope(self, node: St) -> str | None:
+        return "scheduled faults take it down for a while" if node.failures else None
+
     def spof_finding(self, name: str, node: St) -> Finding | None:
         if node.replicas == 1:
             return Finding("warning", "single_point_of_failure", name,

@@ -1,0 +1,531 @@
+"""The open network's fixed point: per node, hold, arrival variability, wait and rejections at one rate.
+
+:func:`evaluate` iterates, callees before callers, until response times and
+admitted shares settle. :class:`Design` is what does not change with the rate
+(capacities, calls, the pairs solved as one chain, what is out of scope); the
+methods and their accuracy are described in :mod:`sandbox.analysis`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from . import queueing
+from .calls import Edge
+from .estimates import METHODS, NodeEstimate
+from .graph import call_factor, to_graph
+from .kinds import Capacity, kind_of
+from .queueing import erlang_c, mmc_wait
+from .scenario import Scenario
+
+__all__ = ["Design", "evaluate", "solve_visits", "visits_with_limits", "NEGLIGIBLE"]
+
+
+NEGLIGIBLE = 1e-9   # a blocking probability below this leaves a finite queue's figures as an unbounded one's
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """Calls arriving at one replica: their rate's squared coefficient of variation, and what is known exactly."""
+    ca2: float
+    shape: str      # "poisson" | "constant" | "erlang" (round robin of a Poisson stream) | "pooled" | "other"
+    k: int = 1      # the Erlang order
+
+
+class Design:
+    """What does not change with the rate: capacities, calls, callers, orders, scope."""
+
+    def __init__(self, s: Scenario) -> None:
+        self.s = s
+        self.names = list(s.nodes)
+        self.caps: dict[str, Capacity] = {n: kind_of(node).capacity(s, n, node) for n, node in s.nodes.items()}
+        self.out: dict[str, list[tuple[Edge, float]]] = {n: [] for n in s.nodes}
+        self.into: dict[str, list[tuple[str, Edge, float]]] = {n: [] for n in s.nodes}
+        for i, e in enumerate(s.edges):
+            f = call_factor(s, i)
+            self.out[e.source].append((e, f))
+            self.into[e.target].append((e.source, e, f))
+        G = to_graph(s)
+        self.acyclic = nx.is_directed_acyclic_graph(G)
+        self.order = list(nx.topological_sort(G)) if self.acyclic else self.names   # callers first
+        self.never_waits = self._never_waits()
+        self.pairs = self._pairs()
+        self.scope = self._scope()
+
+    def kind(self, n: str) -> Any:
+        return kind_of(self.s.nodes[n])
+
+    def own(self, n: str) -> tuple[float, float]:
+        """(mean own service ms, its squared coefficient of variation)."""
+        st = self.kind(n).service_time(self.s.nodes[n])
+        return (st.mean(), st.scv()) if st is not None else (0.0, 0.0)
+
+    def per_replica(self, n: str) -> int:
+        cap = self.caps[n]
+        return cap.servers // cap.replicas if cap.servers else 0
+
+    def parallel(self, n: str) -> bool:
+        return bool(getattr(self.s.nodes[n], "parallel", False))
+
+    def policy(self, n: str) -> str:
+        """How calls are spread over n's replicas: its load balancers' policy, else round robin."""
+        policies = {self.kind(u).spreads(self.s.nodes[u]) for u, _, _ in self.into[n]}
+        if len(policies) == 1 and None not in policies:
+            return str(policies.pop())
+        return "round_robin"
+
+    def _never_waits(self) -> set[str]:
+        """Nodes called only by nodes that hold a worker (or consumer) per call in flight, no more of them in all
+        than one replica has workers: at most that many calls are ever in it, so none waits."""
+        out = set()
+        entry = self.s.workload.entry
+        for n in self.names:
+            callers = self.into[n]
+            if n == entry or not callers or not self.caps[n].servers or self.kind(n).asynchronous:
+                continue   # (a caller does not wait for a queue's consumers: it sends on)
+            in_flight: float = 0
+            for u, e, _ in callers:
+                if not self.caps[u].servers or e.hedge_after_ms is not None or e.timeout_ms is not None:
+                    in_flight = math.inf
+                    break
+            if in_flight == 0:
+                for u in {u for u, _, _ in callers}:
+                    calls = sum(1 for v, _, _ in callers if v == u)
+                    in_flight += self.caps[u].servers * (calls if self.parallel(u) else 1)
+            if in_flight <= self.per_replica(n):
+                out.add(n)
+        return out
+
+    def _pairs(self) -> dict[str, str]:
+        """Caller -> callee, where one thread pool holds its workers on one callee nobody else calls: the pair
+        is one small Markov chain, solved exactly."""
+        pairs = {}
+        for t in self.names:
+            callers = self.into[t]
+            if len(callers) != 1 or t in self.never_waits or t == self.s.workload.entry:
+                continue
+            u, e, f = callers[0]
+            ku, kt = self.kind(u), self.kind(t)
+            if not (ku.has_workers and kt.has_workers) or len(self.out[u]) != 1 or self.out[t] or e.resilient:
+                continue
+            if self.caps[u].replicas != 1 or self.caps[t].replicas != 1 or self.parallel(u) or f > 1:
+                continue
+            if self.own(u)[1] != 1.0 or self.own(t)[1] != 1.0:
+                continue
+            pairs[u] = t
+        return pairs
+
+    def _scope(self) -> dict[str, str]:
+        """Node -> why the analysis cannot model it."""
+        out: dict[str, str] = {}
+        G = to_graph(self.s)
+        for n, node in self.s.nodes.items():
+            reason = self.kind(n).out_of_scope(node)
+            if reason:
+                out[n] = reason
+                if self.kind(n).admits_rps(node) is not None:   # what a limiter passes is what its callees see
+                    for t in nx.descendants(G, n):
+                        out.setdefault(t, f"it is behind {n}: {reason}")
+        for part in nx.strongly_connected_components(G):
+            looped = len(part) > 1 or any(G.has_edge(n, n) for n in part)
+            if looped and not any(self.kind(n).asynchronous for n in part):
+                for n in sorted(part):
+                    out.setdefault(n, "calls loop back synchronously: workers wait on calls that need workers "
+                                      "of their own (it can deadlock; see the simulation)")
+        for e in self.s.edges:
+            if e.resilient:
+                why = ("timeouts, retries, circuit breakers and hedging change the load with the latency "
+                       "(no closed form: see the simulation)")
+                out.setdefault(e.source, why)
+                out.setdefault(e.target, why)
+        if self.s.workload.profile is not None:
+            for n in self.names:
+                out.setdefault(n, "the load varies over time; steady-state figures at the mean rate would mislead")
+        return out
+
+
+# ── one evaluation at one rate ───────────────────────────────────────────────
+
+@dataclass
+class _Figures:
+    """One node's figures in the fixed point (ms)."""
+    response: float = 0.0
+    response_var: float = 0.0
+    utilization: float = 0.0
+    blocking: float = 0.0
+    exact_departures: bool = True   # its calls leave it as a Poisson stream (Burke; M/G/inf)
+    exponential: bool = False       # its response time is exponential (no wait, one exponential part)
+    exact: bool = True              # its response time is exact for the model, else within `band`
+    band: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Hold:
+    """A worker's hold at one node: mean and variance (ms, ms^2) and what is known about it."""
+    mean: float
+    var: float
+    independent: bool        # its parts are independent of one another (Pollaczek-Khinchine is exact)
+    exponential: bool        # it is one exponential part
+    exact: bool              # the callee responses in it are exact
+    band: float              # else, the worst relative accuracy among them
+    branches: list[tuple[float, float, str]]   # (mean, variance, callee) of each call it makes
+
+
+def solve_visits(d: Design, passing: dict[str, float]) -> dict[str, float]:
+    names = d.names
+    idx = {n: i for i, n in enumerate(names)}
+    e0 = np.zeros(len(names))
+    e0[idx[d.s.workload.entry]] = 1.0
+    P = np.zeros((len(names), len(names)))
+    for n in names:
+        for e, f in d.out[n]:
+            P[idx[n], idx[e.target]] += f * passing.get(n, 1.0)
+    try:
+        v = np.linalg.solve(np.eye(len(names)) - P.T, e0)
+    except np.linalg.LinAlgError:
+        v = np.full(len(names), math.inf)
+    return {n: float(max(v[idx[n]], 0.0)) if math.isfinite(v[idx[n]]) else math.inf for n in names}
+
+
+def visits_with_limits(s: Scenario, rate: float = 0.0) -> dict[str, float]:
+    """Visits per entering request; a rate limiter passes at most its rate (at entry rate `rate`)."""
+    d = Design(s)
+    caps = {n: cap for n, node in s.nodes.items() if (cap := kind_of(node).admits_rps(node)) is not None}
+    passing = {n: 1.0 for n in caps}
+    v = solve_visits(d, passing)
+    for _ in range(3 * len(passing)):  # limiter caps settle in a few rounds
+        for n in passing:
+            offered = rate * v[n]
+            passing[n] = min(1.0, caps[n] / offered) if offered > 0 else 1.0
+        v = solve_visits(d, passing)
+    return v
+
+
+class _Evaluation:
+    """The fixed point over response times, arrival variability and admitted shares at one entry rate."""
+
+    def __init__(self, d: Design, rate: float, detail: bool) -> None:
+        self.d, self.rate, self.detail = d, rate, detail
+        self.fig = {n: _Figures() for n in d.names}
+        self.passing = {n: 1.0 for n in d.names}
+        self.streams: dict[str, _Stream] = {}
+        self.node_stream: dict[str, _Stream] = {}
+        self.chains: dict[tuple[str, float], queueing.PairFigures | None] = {}
+        self.result: dict[str, NodeEstimate] = {}
+        self.visits: dict[str, float] = {}
+
+    def run(self) -> dict[str, NodeEstimate]:
+        d = self.d
+        limits = {n: cap for n, node in d.s.nodes.items() if (cap := kind_of(node).admits_rps(node)) is not None}
+        solved: dict[str, float] | None = None
+        for _ in range(80):
+            if solved != self.passing:
+                self.visits = solve_visits(d, self.passing)
+                solved = dict(self.passing)
+            if self.detail or not self.streams:
+                self._arrival_streams()
+            changed = False
+            for n in reversed(d.order):   # callees before callers
+                before = (self.fig[n].response, self.fig[n].blocking)
+                self._node(n)
+                after = (self.fig[n].response, self.fig[n].blocking)
+                if any(abs(a - b) > 1e-9 * max(1.0, abs(a)) for a, b in zip(after, before)
+                       if math.isfinite(a) or math.isfinite(b)):
+                    changed = True
+            for n in d.names:
+                admitted = 1.0 - self.fig[n].blocking
+                if n in limits:
+                    offered = self.rate * self.visits[n]
+                    admitted = min(1.0, limits[n] / offered) if offered > 0 else 1.0
+                if abs(admitted - self.passing[n]) > 1e-12:
+                    changed = True
+                self.passing[n] = admitted
+            if not changed:
+                break
+        return self.result
+
+    # arrival variability, callers first (QNA: Whitt 1983)
+    def _arrival_streams(self) -> None:
+        d, w = self.d, self.d.s.workload
+        if not self.detail:  # the saturation search needs holds, not the fine structure of arrivals
+            entry = _Stream(1.0, "poisson") if w.arrival == "poisson" else _Stream(0.0, "constant")
+            self.streams = {n: entry if n == w.entry else _Stream(1.0, "poisson") for n in d.order}
+            self.node_stream = dict(self.streams)
+            return
+        for n in d.order:
+            flows: list[tuple[float, _Stream]] = []
+            if n == w.entry:
+                poisson = w.arrival == "poisson"
+                flows.append((self.rate, _Stream(1.0, "poisson") if poisson else _Stream(0.0, "constant")))
+            for u, e, f in d.into[n]:
+                lam = self.rate * self.visits[u] * self.passing[u] * f
+                out = self._departures(u, e)
+                if f < 1:  # thinning keeps a Poisson stream Poisson and makes any other more random
+                    out = _Stream(f * out.ca2 + 1 - f, out.shape if out.shape == "poisson" else "other")
+                flows.append((lam, out))
+            total = sum(lam for lam, _ in flows)
+            if not flows or total <= 0:
+                stream = _Stream(1.0, "poisson")
+            elif len(flows) == 1:
+                stream = flows[0][1]
+            else:
+                shapes = {st.shape for _, st in flows}
+                stream = _Stream(sum(lam * st.ca2 for lam, st in flows) / total,
+                                 "poisson" if shapes == {"poisson"} else "other")
+            self.node_stream[n] = stream
+            self.streams[n] = self._split(n, stream)
+
+    def _split(self, n: str, stream: _Stream) -> _Stream:
+        """The stream one replica of n sees."""
+        r = self.d.caps[n].replicas
+        if r == 1:
+            return stream
+        policy = self.d.policy(n)
+        if policy == "round_robin":  # every r-th call: Erlang-r gaps from a Poisson stream
+            shape = {"poisson": "erlang", "constant": "constant"}.get(stream.shape, "other")
+            return _Stream(stream.ca2 / r, shape, r if shape == "erlang" else 1)
+        if policy == "random":
+            return _Stream(stream.ca2 / r + 1 - 1 / r, "poisson" if stream.shape == "poisson" else "other")
+        return _Stream(stream.ca2, "pooled")
+
+    def _departures(self, u: str, e: Edge) -> _Stream:
+        """The calls u makes over edge e, as a stream."""
+        d = self.d
+        stream = self.node_stream.get(u, _Stream(1.0, "poisson"))
+        ku = d.kind(u)
+        if not d.caps[u].servers:  # a load balancer or rate limiter passes calls on as they come
+            # a token bucket that turns calls away passes them at about its token rate, evenly
+            return stream if self.passing[u] >= 1.0 else _Stream(0.0, "other")
+        if ku.asynchronous:
+            return _Stream(1.0, "other")
+        fig = self.fig[u]
+        earlier_ok = all((t in d.never_waits and not d.out[t]) or (self.fig[t].exact_departures and f == 1)
+                         for t, f in self._before(u, e))
+        if stream.shape == "poisson" and u in self._unqueued() and earlier_ok:
+            return _Stream(1.0, "poisson")   # M/G/inf of a Poisson stream, then Burke's theorem
+        rho = min(fig.utilization, 1.0)
+        c = max(1, d.per_replica(u))
+        cs2 = d.own(u)[1]
+        ca2 = stream.ca2
+        return _Stream(max(0.0, 1 + (1 - rho ** 2) * (ca2 - 1) + rho ** 2 * (cs2 - 1) / math.sqrt(c)), "other")
+
+    def _before(self, u: str, e: Edge) -> list[tuple[str, float]]:
+        """The callees u calls before edge e, in sequence (none when it calls in parallel)."""
+        if self.d.parallel(u):
+            return []
+        out = []
+        for other, f in self.d.out[u]:
+            if other is e:
+                break
+            out.append((other.target, f))
+        return out
+
+    def _unqueued(self) -> set[str]:
+        """Stations whose calls never wait for a worker: many more workers than calls in flight."""
+        out = set()
+        for n, est in self.result.items():
+            if est.predicted_wait_ms < 1e-6 and est.predicted_rejected < NEGLIGIBLE:
+                out.add(n)
+        return out
+
+    # one node's hold, wait and rejections
+    def _hold(self, n: str) -> _Hold:
+        d = self.d
+        own, scv = d.own(n)
+        branches = []
+        independent, exact, band = True, True, 0.0
+        for e, f in d.out[n]:
+            if f <= 0:
+                continue  # a branch never taken adds nothing, even towards a saturated node (0 x inf)
+            t = e.target
+            if d.kind(t).asynchronous:
+                mean, var = 2 * e.latency_ms, 0.0
+            else:
+                fig = self.fig[t]
+                mean, var = 2 * e.latency_ms + fig.response, fig.response_var
+                independent &= t in d.never_waits and not d.out[t]   # its responses are its own i.i.d. holds
+                exact &= fig.exact
+                band = max(band, fig.band)
+            branches.append((f, mean, var, t, e))
+        if not branches:
+            return _Hold(own, scv * own ** 2, True, scv == 1.0 and own > 0, True, 0.0, [])
+        calls = [(m, v, t) for _, m, v, t, _ in branches]
+        if d.parallel(n):
+            taken = [(mean, self.fig[t].utilization) for f, mean, var, t, _ in branches]
+            joined, exact_join = queueing.fork_join_response([(m / 1000.0, u) for m, u in taken])
+            everything = all(f >= 1 for f, *_ in branches)
+            downstream = joined * 1000.0 if everything else max(f * mean for f, mean, *_ in branches)
+            mm1 = all(e.latency_ms == 0 and (est := self.result.get(t)) is not None and est.method == "M/M/c"
+                      and est.capacity == 1 for _, _, _, t, e in branches)
+            if not (exact_join and everything and mm1):
+                exact, band = False, max(band, METHODS["fork-join approximation"].wait_band)
+            var = own ** 2 * scv + max(v for _, _, v, _, _ in branches)
+            return _Hold(own + downstream, var, False, False, exact, band, calls)
+        mean = own + sum(f * m for f, m, *_ in branches)
+        var = own ** 2 * scv + sum(f * v + max(0.0, f * (1 - f)) * m ** 2 for f, m, v, *_ in branches)
+        (f0, _, _, t0, e0), = branches if len(branches) == 1 else [(0.0, 0.0, 0.0, "", None)]
+        exponential = own == 0 and f0 == 1 and e0 is not None and e0.latency_ms == 0 and self.fig[t0].exponential
+        return _Hold(mean, var, independent, exponential, exact, band, calls)
+
+    def _node(self, n: str) -> None:
+        d = self.d
+        node = d.s.nodes[n]
+        kind = d.kind(n)
+        h = self._hold(n)
+        hold, hold_var, branches = h.mean, h.var, h.branches
+        lam = self.rate * self.visits[n]
+        cap = d.caps[n]
+        fig = self.fig[n]
+        if not cap.servers:
+            fig.response, fig.response_var, fig.utilization, fig.blocking = hold, hold_var, 0.0, 0.0
+            fig.exact_departures = True
+            fig.exponential, fig.exact, fig.band = h.exponential, h.exact, h.band
+            self.result[n] = NodeEstimate(n, node.kind, self.visits[n], lam, 0, hold, 0.0, 0.0,
+                                          0.0 if kind.asynchronous else hold,
+                                          accuracy="exact" if h.exact else "approximate", wait_band=h.band)
+            return
+        r, c = cap.replicas, d.per_replica(n)
+        slots = kind.waiting_slots(node)
+        if kind.asynchronous:
+            slots = None if slots is None else max(0, slots)   # a queue holds `capacity` messages beyond those consumed
+        method, wait, blocking = self._wait(n, lam, h, r, c, slots)
+        hold_s = hold / 1000.0
+        offered_util = lam * hold_s / cap.servers if hold and lam else 0.0
+        util = offered_util * (1 - blocking)
+        # completions form a Poisson stream: Burke's theorem for M/M/c, M/G/inf for a node nobody waits at
+        exact_out = method in ("never waits", "M/M/c") and not branches and self.streams[n].shape == "poisson"
+        fig.blocking = blocking
+        fig.utilization = util
+        fig.exact_departures = exact_out
+        p_wait = erlang_c(c, min(lam / r * hold_s, c * (1 - 1e-12))) if wait > 0 else 0.0
+        wait_var = wait ** 2 * (2 - p_wait) / p_wait if p_wait > 0 and math.isfinite(wait) else 0.0
+        fig.response = 0.0 if kind.asynchronous else wait + hold
+        fig.response_var = 0.0 if kind.asynchronous else hold_var + wait_var
+        m = METHODS[method]
+        # as exact as its own method and the callee responses its hold adds up; as far off as the worst
+        exact = m.exact and h.exact
+        util_band, wait_band = max(m.utilization_band, h.band), max(m.wait_band, h.band)
+        fig.exact, fig.band = exact, wait_band
+        fig.exponential = h.exponential and wait == 0 and not kind.asynchronous
+        self.result[n] = NodeEstimate(
+            n, node.kind, self.visits[n], lam, cap.servers, hold, util, wait,
+            0.0 if kind.asynchronous else wait + hold, blocking, offered_util,
+            "exact" if exact else "approximate", method, 0.0 if exact else util_band, 0.0 if exact else wait_band)
+
+    def _wait(self, n: str, lam: float, h: _Hold, r: int, c: int, slots: int | None) -> tuple[str, float, float]:
+        """(method, mean wait ms of admitted calls, blocking probability) for one node."""
+        d = self.d
+        hold, hold_var, independent = h.mean, h.var, h.independent
+        hold_s = hold / 1000.0
+        if n in d.never_waits:
+            return "never waits", 0.0, 0.0
+        if not self.detail:  # the saturation search: unbounded queues, the open estimate, the callers' bound
+            cs2 = hold_var / hold ** 2 if hold > 0 else 0.0
+            ca2 = self.streams[n].ca2
+            wait = mmc_wait(c, lam / r, hold_s, (ca2 + cs2) / 2) * 1000.0
+            capped = self._callers_bound(n, hold) if wait > 0.05 * hold else None   # it only matters near saturation
+            return "Allen-Cunneen", wait if capped is None else min(wait, capped), 0.0
+        pair = self._pair_figures(n, lam)
+        if pair is not None:
+            return pair
+        stream = self.streams[n]
+        if stream.shape == "pooled":
+            c, slots, lam_r = c * r, None if slots is None else slots * r, lam
+        else:
+            lam_r = lam / r
+        cs2 = hold_var / hold ** 2 if hold > 0 else 0.0
+        exp_hold = h.exponential
+        offered = lam_r * hold_s
+        if offered < c and erlang_c(c, offered) < NEGLIGIBLE:
+            return "wait negligible", 0.0, 0.0
+        finite = queueing.mmck(c, None if slots is None else c + slots, lam_r, hold_s)
+        blocking = finite.blocking if slots is not None else 0.0
+        unbounded = slots is None or blocking < NEGLIGIBLE
+        if stream.shape == "pooled":
+            method = "pooled replicas"
+        elif stream.shape == "poisson" and exp_hold:
+            method = "M/M/c" if unbounded else "M/M/c/K"
+            return method, (mmc_wait(c, lam_r, hold_s) if unbounded else finite.wait) * 1000.0, blocking
+        elif stream.shape == "poisson" and c == 1 and unbounded and independent:
+            rho = lam_r * hold_s
+            wait = math.inf if rho >= 1 else rho / (1 - rho) * hold * (1 + cs2) / 2
+            return "M/G/1", wait, 0.0
+        elif stream.shape in ("erlang", "constant") and exp_hold and unbounded and c == 1:
+            return "GI/M/c", queueing.gim_c_wait(c, lam_r, hold_s, stream.ca2) * 1000.0, 0.0
+        else:
+            method = "Allen-Cunneen" if unbounded else "Allen-Cunneen, finite queue"
+        scale = (stream.ca2 + cs2) / 2
+        if unbounded:
+            wait = mmc_wait(c, lam_r, hold_s, scale) * 1000.0
+        else:  # the M/M/c/K wait of admitted calls, scaled, and never beyond a full queue's
+            wait = min(finite.wait * scale, slots * hold_s / c) * 1000.0 if slots is not None else math.inf
+        capped = self._callers_bound(n, hold) if wait > 0.05 * hold else None
+        if capped is not None and capped < wait:
+            return "finite callers (MVA bound)", capped, blocking
+        return method, wait, blocking
+
+    def _pair_figures(self, n: str, lam: float) -> tuple[str, float, float] | None:
+        """The exact chain's figures when n is a caller or the callee of a pair (None otherwise)."""
+        d = self.d
+        callee = {t: u for u, t in d.pairs.items()}
+        caller = n if n in d.pairs else callee.get(n)
+        if caller is None or self.streams[caller].shape != "poisson":
+            return None
+        t = d.pairs[caller]
+        (e, f), = d.out[caller]
+        lam_u = self.rate * self.visits[caller]
+        key = (caller, round(lam_u, 12))
+        if key not in self.chains:
+            self.chains[key] = queueing.caller_callee_chain(
+                lam_u, d.per_replica(caller), d.kind(caller).waiting_slots(d.s.nodes[caller]),
+                d.own(caller)[0] / 1000.0, f, e.latency_ms / 1000.0, d.per_replica(t), d.own(t)[0] / 1000.0,
+                max_states=800)
+        chain = self.chains[key]
+        if chain is None:
+            return None
+        method = "caller-callee chain" if e.latency_ms == 0 else "caller-callee chain, latency as one phase"
+        if n == caller:
+            return method, chain.caller_wait * 1000.0, chain.blocking
+        return method, chain.callee_wait * 1000.0, 0.0
+
+    def _callers_bound(self, n: str, hold: float) -> float | None:
+        """The wait at n were every worker of its callers cycling through it at once: a closed network of that
+        many customers (MVA). Nobody can wait longer than that; None when its callers are not all worker-bound."""
+        d = self.d
+        if n == d.s.workload.entry or d.caps[n].replicas != 1 or not d.into[n] or d.kind(n).asynchronous:
+            return None
+        population = 0
+        cycle = 0.0
+        for u, e, f in d.into[n]:
+            if not d.caps[u].servers or e.resilient:
+                return None
+            population += d.caps[u].servers
+            cycle = max(cycle, d.own(u)[0] + 2 * e.latency_ms)
+        if population > 10_000:
+            return None
+        return _finite_callers_wait(hold, d.per_replica(n), cycle, population)
+
+
+@functools.lru_cache(maxsize=4096)
+def _finite_callers_wait(hold: float, servers: int, cycle: float, population: int) -> float:
+    """The wait (ms) at a station of `servers` held `hold` ms, were `population` callers cycling through it,
+    each `cycle` ms away between calls (MVA; cached: the fixed point asks again with the same figures)."""
+    closed = queueing.mva([queueing.Station("callee", hold / 1000.0, servers)], cycle / 1000.0, population)
+    return max(0.0, closed.response * 1000.0 - hold)
+
+
+def evaluate(s: Scenario, rate: float, detail: bool = True, design: Design | None = None) -> dict[str, NodeEstimate]:
+    """Per-node estimates at entry rate `rate`; `detail` False for the saturation search (unbounded queues)."""
+    d = design or Design(s)
+    result = _Evaluation(d, rate, detail).run()
+    if detail:
+        for n, reason in d.scope.items():
+            est = result[n]
+            result[n] = NodeEstimate(**{**asdict(est), "accuracy": "none", "reason": reason})
+    return result
