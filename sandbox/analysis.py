@@ -54,7 +54,8 @@ from .estimates import METHODS, Analysis, Method, NodeEstimate, accuracy_text
 from .findings import Finding
 from .graph import certain_dependencies, reachable, to_graph
 from .kinds import kind_of
-from .open_network import Design, evaluate, visits_with_limits
+from .network_design import Design, visits_with_limits
+from .open_network import evaluate
 from .queueing import erlang_b, erlang_c, mmc_wait
 from .scenario import Scenario
 

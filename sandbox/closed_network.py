@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 
-from . import queueing
+from .closed_queueing import Station, mva
 from .estimates import METHODS, NodeEstimate
-from .open_network import Design, evaluate, visits_with_limits
+from .network_design import Design, visits_with_limits
+from .open_network import evaluate
 from .scenario import Scenario
 
 __all__ = ["closed_by_mva", "closed_loop_rate"]
@@ -25,7 +26,7 @@ def closed_by_mva(s: Scenario, d: Design) -> tuple[float, dict[str, NodeEstimate
     w = s.workload
     users = w.users or 0
     v = visits_with_limits(s)
-    stations: list[queueing.Station] = []
+    stations: list[Station] = []
     exact = True
     network = 0.0   # ms of network delay per request
     for n, node in s.nodes.items():
@@ -40,7 +41,7 @@ def closed_by_mva(s: Scenario, d: Design) -> tuple[float, dict[str, NodeEstimate
             continue
         own, scv = d.own(n)
         if cap.servers >= users:   # never all busy: a delay of its own service time
-            stations.append(queueing.Station(n, v[n] * own / 1000.0, 0))
+            stations.append(Station(n, v[n] * own / 1000.0, 0))
             continue
         if d.out[n]:
             return None            # holds a worker across its calls: not product form
@@ -53,9 +54,9 @@ def closed_by_mva(s: Scenario, d: Design) -> tuple[float, dict[str, NodeEstimate
             exact = False          # round robin over replicas, taken as a random split
         for k in range(cap.replicas):
             label = n if cap.replicas == 1 else f"{n}#{k}"
-            stations.append(queueing.Station(label, v[n] / cap.replicas * own / 1000.0, d.per_replica(n)))
+            stations.append(Station(label, v[n] / cap.replicas * own / 1000.0, d.per_replica(n)))
     think = (w.think_time_ms + network) / 1000.0
-    closed = queueing.mva(stations, think, users)
+    closed = mva(stations, think, users)
     exact = exact and closed.exact
     rate = closed.throughput
     base = evaluate(s, rate, design=d)

@@ -8,13 +8,10 @@ allows and says how exact the result is.
 - :func:`mmck`: M/M/c/K (Gross and Harris, *Fundamentals of Queueing Theory*, 2.5).
 - :func:`gim_c_wait`: GI/M/c for Erlang-k and constant interarrivals (Takacs 1962;
   Gross and Harris, the GI/M/c section of chapter 6).
-- :func:`mva`: closed product-form networks: exact Mean Value Analysis (Reiser and
-  Lavenberg 1980), the convolution algorithm for multi-server stations (Buzen
-  1973; Lazowska et al., *Quantitative System Performance*, ch. 8 and 20), and
-  Schweitzer's approximation where the exact work would be too large.
 - :func:`fork_join_response`: parallel branches (Nelson and Tantawi 1988).
-- :func:`caller_callee_chain`: the exact Markov chain of a thread pool that holds
-  its workers on one callee.
+
+Closed networks are in :mod:`sandbox.closed_queueing`, the thread pool's chain in
+:mod:`sandbox.pool_chain`.
 """
 
 from __future__ import annotations
@@ -23,10 +20,8 @@ import math
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["erlang_b", "erlang_c", "mmc_wait", "FiniteQueue", "mmck", "gim_c_wait", "Station", "ClosedFigures",
-           "mva", "fork_join_response", "PairFigures", "caller_callee_chain"]
+__all__ = ["erlang_b", "erlang_c", "mmc_wait", "FiniteQueue", "mmck", "gim_c_wait", "fork_join_response", "logsumexp"]
 
 SPREAD = 40.0   # standard deviations: a Poisson term this far from its mean is below e^-270 of the largest
 
@@ -41,7 +36,7 @@ class FiniteQueue(NamedTuple):
     in_system: float
 
 
-def _logsumexp(x: np.ndarray) -> float:
+def logsumexp(x: np.ndarray) -> float:
     top = float(x.max())
     return top + math.log(float(np.exp(x - top).sum())) if math.isfinite(top) else -math.inf
 
@@ -110,10 +105,10 @@ def mmck(servers: int, capacity: int | None, rate: float, hold: float) -> Finite
     tail = hi == c and extra > 0   # the geometric part above c, unless it is negligible or empty
     if tail:
         log_g, mean_g = _geometric(math.log(a / c), extra)
-        log_z = float(np.logaddexp(_logsumexp(logs), logs[-1] + log_g))
+        log_z = float(np.logaddexp(logsumexp(logs), logs[-1] + log_g))
         p_tail = math.exp(logs[-1] + log_g - log_z)
     else:
-        log_z, mean_g, p_tail = _logsumexp(logs), 0.0, 0.0
+        log_z, mean_g, p_tail = logsumexp(logs), 0.0, 0.0
     p = np.exp(logs - log_z)
     if capacity is None:
         blocking = 0.0
@@ -256,191 +251,9 @@ def gim_c_wait(servers: int, rate: float, hold: float, interarrival_scv: float) 
         g3 = -c * mu ** 3 * transform(x0 * mu, 3)
         ratio[near - 1] = abs(g1 + g2 * t / 2 + g3 * t * t / 6)
     terms = log_binom - log_cj - np.log(one_minus_phi) + np.log(ratio)
-    log_inverse_c = float(np.logaddexp(-math.log(y), _logsumexp(terms)))
+    log_inverse_c = float(np.logaddexp(-math.log(y), logsumexp(terms)))
     p_wait = math.exp(-log_inverse_c) / y
     return p_wait / (c * mu * y)
-
-
-# ── Closed networks ─────────────────────────────────────────────────────────
-
-class Station(NamedTuple):
-    """A station of a closed network: demand = visits x mean service per visit (s); servers 0 is a delay."""
-    name: str
-    demand: float
-    servers: int
-
-
-class ClosedFigures(NamedTuple):
-    """A closed network's figures (per cycle of a user); `exact` False when Schweitzer's approximation was used.
-
-    utilization is per server (a delay's: the mean number of users in it)."""
-    throughput: float
-    response: float
-    residence: dict[str, float]
-    queue: dict[str, float]
-    utilization: dict[str, float]
-    exact: bool
-
-
-MVA_WORK = 2_000_000            # users x queueing stations for exact MVA in Python (about a second at most)
-CONVOLUTION_WORK = 20_000_000   # terms in the convolutions (about 0.6 s); beyond, Schweitzer's approximation
-
-
-def mva(stations: Sequence[Station], think: float, users: int) -> ClosedFigures:
-    """The figures of a single-class closed product-form network: `users` cycling through `stations`, `think` apart.
-
-    Product form: exponential FCFS stations (or any service at a delay), a station's
-    rate depending only on how many are in it. Delay stations, and stations with at
-    least as many servers as users (never all busy), reside exactly their demand.
-    Only delays and single servers: exact Mean Value Analysis (Reiser and Lavenberg
-    1980). Multi-server stations: the exact load-dependent MVA recursion for the
-    marginal probabilities subtracts nearly equal numbers near saturation (clamped
-    and renormalised it is still 3-8% off with 12 servers and 200 users), so they go
-    by the convolution algorithm instead (Buzen 1973; Lazowska et al. ch. 8), in
-    logarithms (the normalising constants span thousands of orders of magnitude),
-    each station's factor convolved in O(users x servers) because it is geometric
-    beyond its servers, and the leave-one-out constants for the marginals by divide
-    and conquer. Relative round-off about 1e-10 at 100,000 users. When the
-    convolutions would exceed CONVOLUTION_WORK terms (or MVA, MVA_WORK steps, with
-    no multi-server station), Schweitzer's approximation Q(n - 1) = Q(n) (n - 1) / n
-    with Seidmann's split of a c-server station into a queue of demand D / c and a
-    delay of D (c - 1) / c, and ``exact`` False.
-
-    >>> f = mva([Station("s1", 0.015, 1), Station("s2", 0.020, 1)], 0.300, 15)
-    >>> round(f.response * 1000, 4), f.exact
-    (90.3506, True)
-    """
-    for st in stations:
-        if not (st.demand >= 0 and math.isfinite(st.demand)) or st.servers < 0:
-            raise ValueError(f"station {st.name}: demand must be finite and >= 0, servers >= 0, got {st}")
-    if not (think >= 0 and math.isfinite(think)):
-        raise ValueError(f"think: must be finite and >= 0, got {think}")
-    names = [st.name for st in stations]
-    if users <= 0:
-        zero = {n: 0.0 for n in names}
-        return ClosedFigures(0.0, 0.0, dict(zero), dict(zero), dict(zero), True)
-    queueing = [st for st in stations if st.demand > 0 and 0 < st.servers < users]
-    delay_total = think + sum(st.demand for st in stations if st not in queueing)
-    if not queueing:
-        x = users / delay_total if delay_total > 0 else math.inf
-        return _figures(stations, x, {}, True)
-    if all(st.servers == 1 for st in queueing) and users * len(queueing) <= MVA_WORK:
-        return _figures(stations, *_exact_mva(queueing, delay_total, users), True)
-    width = sum(min(st.servers, users + 1) for st in queueing)
-    if (users + 1) * width * max(1, math.ceil(math.log2(len(queueing)))) <= CONVOLUTION_WORK:
-        return _figures(stations, *_convolution(queueing, delay_total, users), True)
-    return _figures(stations, *_schweitzer(queueing, delay_total, users), False)
-
-
-def _figures(stations: Sequence[Station], x: float, queue: dict[str, float], exact: bool) -> ClosedFigures:
-    """ClosedFigures from the throughput and the queueing stations' mean numbers (the rest are delays)."""
-    residence, length, util = {}, {}, {}
-    for st in stations:
-        if st.name in queue:
-            length[st.name] = queue[st.name]
-            residence[st.name] = queue[st.name] / x if x > 0 else 0.0
-        else:
-            residence[st.name] = st.demand
-            length[st.name] = x * st.demand if math.isfinite(x) else (0.0 if st.demand == 0 else math.inf)
-        util[st.name] = x * st.demand / st.servers if st.servers else length[st.name]
-    return ClosedFigures(x, sum(residence.values()), residence, length, util, exact)
-
-
-def _exact_mva(stations: Sequence[Station], delay: float, users: int) -> tuple[float, dict[str, float]]:
-    """Reiser and Lavenberg's recursion for single-server stations: R_i(n) = D_i (1 + Q_i(n - 1))."""
-    demands = [st.demand for st in stations]
-    q = [0.0] * len(demands)
-    x = 0.0
-    for n in range(1, users + 1):
-        r = [d * (1.0 + qi) for d, qi in zip(demands, q)]
-        x = n / (delay + sum(r))
-        q = [x * ri for ri in r]
-    return x, {st.name: qi for st, qi in zip(stations, q)}
-
-
-def _log_factor(demand: float, servers: int, users: int) -> np.ndarray:
-    """log of demand^j / prod_{k<=j} min(k, servers), j = 0..users (servers 0: a delay, k)."""
-    k = np.arange(1, users + 1, dtype=float)
-    rates = k if servers == 0 else np.minimum(k, servers)
-    if demand <= 0:
-        out = np.full(users + 1, -np.inf)
-        out[0] = 0.0
-        return out
-    return np.concatenate(([0.0], np.cumsum(math.log(demand) - np.log(rates))))
-
-
-def _convolve_station(g: np.ndarray, st: Station) -> np.ndarray:
-    """log of (g * f) for a station's factor f: a band of `servers` terms, then a geometric tail by accumulation."""
-    size = len(g)
-    f = _log_factor(st.demand, st.servers, size - 1)
-    band = min(st.servers, size)
-    padded = np.concatenate((np.full(band - 1, -np.inf), g))
-    out = np.empty(size)
-    rows = max(1, 4_000_000 // band)   # bound the memory of the window
-    for start in range(0, size, rows):
-        stop = min(size, start + rows)
-        terms = sliding_window_view(padded[start:stop + band - 1], band)[:, ::-1] + f[:band]
-        top = terms.max(axis=1)
-        top = np.where(np.isfinite(top), top, 0.0)
-        with np.errstate(divide="ignore"):   # a row of nothing but -inf is log 0
-            out[start:stop] = top + np.log(np.exp(terms - top[:, None]).sum(axis=1))
-    c = st.servers
-    if c < size:   # sum_{j>=c} f(c) r^(j-c) g(n-j) = f(c) r^(n-c) sum_{m<=n-c} g(m) r^-m, r = D / c
-        log_r = math.log(st.demand / c)
-        m = np.arange(size - c, dtype=float)
-        tail = f[c] + m * log_r + np.logaddexp.accumulate(g[:size - c] - m * log_r)
-        out[c:] = np.logaddexp(out[c:], tail)
-    return out
-
-
-def _leave_one_out(base: np.ndarray, stations: Sequence[Station]) -> list[np.ndarray]:
-    """For each station, the constants of base convolved with every other station (divide and conquer)."""
-    if len(stations) == 1:
-        return [base]
-    half = len(stations) // 2
-    left, right = stations[:half], stations[half:]
-    with_right, with_left = base, base
-    for st in right:
-        with_right = _convolve_station(with_right, st)
-    for st in left:
-        with_left = _convolve_station(with_left, st)
-    return _leave_one_out(with_right, left) + _leave_one_out(with_left, right)
-
-
-def _convolution(stations: Sequence[Station], delay: float, users: int) -> tuple[float, dict[str, float]]:
-    """Throughput and mean numbers from the normalising constants: p_i(j) = f_i(j) G_-i(N - j) / G(N)."""
-    base = _log_factor(delay, 0, users)
-    others = _leave_one_out(base, stations)
-    x = 0.0
-    queue = {}
-    for k, (st, rest) in enumerate(zip(stations, others)):
-        f = _log_factor(st.demand, st.servers, users)
-        log_p = f + rest[::-1]                       # proportional to P(j at the station), j = 0..users
-        log_g = _logsumexp(log_p)
-        p = np.exp(log_p - log_g)
-        queue[st.name] = float((np.arange(users + 1) * p).sum() / p.sum())
-        if k == 0:
-            log_g_less = _logsumexp(f[:-1] + rest[-2::-1])   # G(N - 1), from the same leave-one-out constants
-            x = math.exp(log_g_less - log_g)
-    return x, queue
-
-
-def _schweitzer(stations: Sequence[Station], delay: float, users: int) -> tuple[float, dict[str, float]]:
-    """Schweitzer's fixed point with Seidmann's split of each c-server station into a queue and a delay."""
-    d = np.array([st.demand for st in stations])
-    c = np.array([st.servers for st in stations], dtype=float)
-    split_delay = delay + float((d * (c - 1) / c).sum())
-    q = np.full(len(stations), users / (len(stations) + 1))   # in the queue part
-    x = 0.0
-    for _ in range(100_000):
-        r = d / c * (1.0 + q * (users - 1) / users)
-        x = users / (split_delay + float(r.sum()))
-        new = x * r
-        done = float(np.abs(new - q).max()) <= 1e-12 * users
-        q = new
-        if done:
-            break
-    return x, {st.name: float(qk + x * dk * (ck - 1) / ck) for st, qk, dk, ck in zip(stations, q, d, c)}
 
 
 # ── Fork-join ───────────────────────────────────────────────────────────────
@@ -505,129 +318,3 @@ def _max_by_integral(means: Sequence[float]) -> float:
     with np.errstate(divide="ignore"):   # t << m rounds e^(-t/m) to 1: log 0, survival 1, as it should
         survival = -np.expm1(np.log1p(-np.exp(-t[..., None] / m)).sum(axis=-1))
     return float(((hi - lo) / 2 * weights * survival).sum())
-
-
-# ── The caller-callee chain ─────────────────────────────────────────────────
-
-class PairFigures(NamedTuple):
-    """The exact figures of a caller and the one callee it holds its workers on (seconds; shares)."""
-    blocking: float
-    caller_utilization: float
-    callee_wait: float
-    caller_wait: float
-    response: float
-    states: int
-
-
-TAIL = 1e-12   # an unbounded caller's queue is cut where the mass beyond is below this
-
-
-def _chain_states(workers: int, limit: int, phases: bool) -> int:
-    """States of the chain with `limit` requests at most: (own, network, callee) splits of the busy workers."""
-    def per(b: int) -> int:
-        return (b + 1) * (b + 2) // 2 if phases else b + 1
-    low = sum(per(b) for b in range(min(limit, workers) + 1))
-    return low + max(0, limit - workers) * per(workers)
-
-
-def caller_callee_chain(rate: float, caller_workers: int, caller_waiting: int | None, own: float,
-                        call_probability: float, latency: float, callee_servers: int, callee_service: float,
-                        max_states: int = 1500) -> PairFigures | None:
-    """The continuous-time Markov chain of a thread pool and the one callee it holds its workers on.
-
-    Poisson arrivals at `rate`; the caller has `caller_workers` workers and
-    `caller_waiting` waiting slots (an arrival finding all of them taken is turned
-    away; None: unbounded). A request does its own exponential work (mean `own`),
-    then with probability `call_probability` calls the callee, which only this
-    caller calls: the network both ways as one exponential phase of mean
-    2 x `latency` with no queueing (none when 0: then the chain is exact for the
-    model the simulation runs), then a FIFO wait for one of `callee_servers` servers
-    and an exponential service of mean `callee_service`, its worker held throughout;
-    then the worker takes the next waiting request. State: (requests at the caller,
-    workers in their own work, in the network, at the callee), the busy workers
-    being min(requests, workers); pi Q = 0 solved densely. Unbounded: the queue is
-    cut where the stationary mass beyond is below TAIL (judged from the geometric
-    decay of the levels a quarter of the way up the queue), and the request load must be below what all workers
-    busy complete. None when the chain would have more than `max_states` states,
-    when it cannot be cut safely within them, or when own or callee_service is not
-    positive (the caller then uses an approximation).
-
-    >>> f = caller_callee_chain(70.0, 4, 10, 0.010, 1.0, 0.0, 1, 0.012)
-    >>> f.states, round(f.caller_utilization, 2), round(f.blocking, 3), round(f.callee_wait * 1000, 1)
-    (65, 0.72, 0.018, 20.1)
-    """
-    if caller_workers < 1 or callee_servers < 1 or (caller_waiting is not None and caller_waiting < 0):
-        raise ValueError(f"workers and servers must be at least 1 and waiting slots >= 0, got "
-                         f"{caller_workers}, {callee_servers}, {caller_waiting}")
-    if not 0 <= call_probability <= 1 or latency < 0:
-        raise ValueError(f"call_probability must be in [0, 1] and latency >= 0, got {call_probability}, {latency}")
-    if own <= 0 or callee_service <= 0:
-        return None
-    if caller_waiting is not None:
-        if _chain_states(caller_workers, caller_workers + caller_waiting, latency > 0) > max_states:
-            return None
-        return _solve_chain(rate, caller_workers, caller_waiting, own, call_probability, latency, callee_servers,
-                            callee_service)[0]
-    full_rate = mva([Station("own", own, 0), Station("network", call_probability * 2 * latency, 0),
-                     Station("callee", call_probability * callee_service, callee_servers)], 0.0, caller_workers)
-    if rate >= full_rate.throughput:
-        return None   # all workers busy complete less than arrives: no stationary state
-    waiting = 32
-    while _chain_states(caller_workers, caller_workers + waiting, latency > 0) <= max_states:
-        figures, levels = _solve_chain(rate, caller_workers, waiting, own, call_probability, latency,
-                                       callee_servers, callee_service)
-        i = caller_workers + waiting // 4   # deep enough to be geometric, high enough to be above round-off
-        decay = levels[i + 1] / levels[i] if levels[i] > 0 else 0.0
-        if decay < 1 and levels[-1] / (1 - decay) < TAIL:
-            return figures._replace(blocking=0.0)
-        waiting *= 2
-    return None
-
-
-def _solve_chain(rate: float, cw: int, waiting: int, own: float, p_call: float, latency: float, servers: int,
-                 service: float) -> tuple[PairFigures, np.ndarray]:
-    """The chain's figures, and the stationary probability of each number of requests at the caller."""
-    K = cw + waiting
-    phases = latency > 0
-    states: dict[tuple[int, int, int, int], int] = {}
-    for n in range(K + 1):
-        b = min(n, cw)
-        for a in range(b + 1):
-            for l in (range(b - a + 1) if phases else (0,)):
-                states[(n, a, l, b - a - l)] = len(states)
-    size = len(states)
-    Q = np.zeros((size, size))
-
-    def move(src: int, dst: tuple[int, int, int, int], r: float) -> None:
-        if r > 0:
-            Q[src, states[dst]] += r
-            Q[src, src] -= r
-
-    for (n, a, l, j), i in states.items():
-        start = 1 if n > cw else 0   # a finishing request frees a worker; the first waiting request takes it
-        if n < K:
-            move(i, (n + 1, a + 1, l, j) if n < cw else (n + 1, a, l, j), rate)
-        if a:
-            done = a / own
-            move(i, (n, a - 1, l + 1, j) if phases else (n, a - 1, l, j + 1), done * p_call)
-            move(i, (n - 1, a - 1 + start, l, j), done * (1 - p_call))
-        if l:
-            move(i, (n, a, l - 1, j + 1), l / (2 * latency))
-        if j:
-            move(i, (n - 1, a + start, l, j - 1), min(j, servers) / service)
-    A = Q.T.copy()
-    A[-1, :] = 1.0
-    rhs = np.zeros(size)
-    rhs[-1] = 1.0
-    pi = np.maximum(np.linalg.solve(A, rhs), 0.0)   # round-off can leave -1e-18 where the mass is nil
-    pi /= pi.sum()
-    n_, a_, l_, j_ = np.array(list(states), dtype=float).T
-    levels = np.bincount(n_.astype(int), weights=pi, minlength=K + 1)
-    blocking = float(levels[K])
-    admitted = rate * (1 - blocking)
-    busy = float((pi * np.minimum(n_, cw)).sum())
-    calls = admitted * p_call
-    callee_wait = float((pi * np.maximum(j_ - servers, 0)).sum()) / calls if calls > 0 else 0.0
-    caller_wait = float((pi * np.maximum(n_ - cw, 0)).sum()) / admitted if admitted > 0 else 0.0
-    response = caller_wait + own + p_call * (2 * latency + callee_wait + service)
-    return PairFigures(blocking, busy / cw, callee_wait, caller_wait, response, size), levels

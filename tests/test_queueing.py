@@ -20,9 +20,9 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from sandbox.queueing import (FiniteQueue, PairFigures, Station, caller_callee_chain, erlang_b, erlang_c,
-                              fork_join_response, gim_c_wait, mmc_wait, mmck, mva)
-from sandbox.queueing import _convolution, _exact_mva, _schweitzer
+from sandbox.closed_queueing import Station, _convolution, _exact_mva, _schweitzer, mva
+from sandbox.pool_chain import PairFigures, caller_callee_chain
+from sandbox.queueing import FiniteQueue, erlang_b, erlang_c, fork_join_response, gim_c_wait, mmc_wait, mmck
 
 EXACT = 1e-9
 
