@@ -9,13 +9,22 @@ over a network delay, and (from a cache) only on a hit or a miss. A call may be
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import TYPE_CHECKING, Iterator, Literal
 
 from pydantic import Field, model_validator
 
 from .model import MAX_MS, MAX_S, Model
 
-__all__ = ["RETRY_CAUSES", "Backoff", "CircuitBreaker", "Edge"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .kinds.base import ScenarioView
+
+__all__ = ["RETRY_CAUSES", "Backoff", "CircuitBreaker", "Edge", "route_problems", "ROUTE_TOLERANCE", "Route", "ROUTE_HELP",
+           "weight_problems"]
+
+ROUTE_TOLERANCE = 1e-9
+Route = Literal["each", "one"]
+ROUTE_HELP = "each (default): every call is its own coin flip; one: exactly one call is taken, its probability its share"
 
 RETRY_CAUSES = ("timeout", "error", "down", "rejected", "rate_limited")
 RetryCause = Literal["timeout", "error", "down", "rejected", "rate_limited"]
@@ -62,6 +71,10 @@ class Edge(Model):
     retry_on: list[RetryCause] = Field(default_factory=_default_retry_on, description="failure causes that are retried")
     circuit_breaker: CircuitBreaker | None = None
     hedge_after_ms: float | None = Field(default=None, gt=0, le=MAX_MS, description="send a second copy if no answer by then")
+    classes: list[str] | None = Field(default=None, min_length=1, max_length=32,
+                                      description="taken only by requests of these classes (default: every class)")
+    weight: float | None = Field(default=None, gt=0, le=1_000_000,
+                                 description="from a load balancer: its share of calls is weight / the sum of weights")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Edge":
@@ -79,5 +92,45 @@ class Edge(Model):
 
     @property
     def certain(self) -> bool:
-        """True when the call is always made (probability 1, unconditional)."""
-        return self.probability >= 1.0 and self.when == "always"
+        """True when the call is always made (probability 1, unconditional, by every class, not one of a
+        weighted choice)."""
+        return self.probability >= 1.0 and self.when == "always" and self.classes is None and self.weight is None
+
+
+def route_problems(s: "ScenarioView", name: str, route: str | None) -> Iterator[tuple[str, str]]:
+    """With ``route: one`` a node's calls are one choice: for each class (and, from a cache, on a hit and on a
+    miss) the probabilities of the calls it may take must sum to 1. Weights belong to load balancers."""
+    edges = [(i, e) for i, e in enumerate(s.edges) if e.source == name]
+    for i, e in edges:
+        if e.weight is not None:
+            yield f"edges[{i}].weight", (f"a weight splits a load balancer's calls; {name} is not a load balancer "
+                                         "(give it route: one and use probabilities)")
+    if route != "one":
+        return
+    classes = list(s.workload.classes or {}) or [None]
+    for cls in classes:
+        for branch in ("hit", "miss"):
+            taken = [(i, e) for i, e in edges if (e.classes is None or cls in e.classes)
+                     and e.when in ("always", branch)]
+            total = math.fsum(e.probability for _, e in taken)
+            if taken and abs(total - 1.0) > ROUTE_TOLERANCE:
+                who = f" for class {cls}" if cls is not None else ""
+                on = f" on a {branch}" if any(e.when != "always" for _, e in edges) else ""
+                listed = ", ".join(f"{e.target} {e.probability:g}" for _, e in taken)
+                yield f"nodes.{name}.route", (f"route: one takes exactly one call, so the probabilities of the "
+                                              f"calls{who}{on} must sum to 1; they sum to {total:.12g} ({listed})")
+                return
+
+
+def weight_problems(s: "ScenarioView", name: str) -> Iterator[tuple[str, str]]:
+    """A load balancer's weights: on all of its calls or none, with the probabilities left at 1."""
+    edges = [(i, e) for i, e in enumerate(s.edges) if e.source == name]
+    weighted = [i for i, e in edges if e.weight is not None]
+    if not weighted:
+        return
+    for i, e in edges:
+        if e.weight is None:
+            yield f"edges[{i}].weight", (f"{name} weighs its other calls, so this one needs a weight too "
+                                         "(each call's share is its weight / the sum of weights)")
+        elif e.probability < 1.0:
+            yield f"edges[{i}].probability", "a weighted call is chosen by its weight; leave probability at 1"

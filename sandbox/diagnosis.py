@@ -13,9 +13,9 @@ import math
 
 from .analysis import Analysis
 from .kinds import KINDS
-from .results import Bottleneck, Comparison, NodeResult
+from .results import Bottleneck, ClassResult, Comparison, NodeResult
 
-__all__ = ["find_bottleneck", "compare_with_theory"]
+__all__ = ["find_bottleneck", "compare_with_theory", "class_sentence"]
 
 
 def _asynchronous(kind: str) -> bool:
@@ -130,3 +130,27 @@ def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis, contex
         out.append(Comparison(name, pu, su, pw, sw, not notes, "; ".join(notes) if notes else "agrees", pr, sr,
                               est.accuracy))
     return out
+
+
+def class_sentence(classes: dict[str, ClassResult]) -> str:
+    """Which classes suffer: ``checkout p99 1.2 s, 6.0x its SLO; browse within its SLO (p99 80 ms of 200 ms)``.
+
+    A class suffers when its p99 is over its SLO, or when a share of it fails or is refused (with the main cause).
+    """
+    parts = []
+    for c in classes.values():
+        lat, req = c.latency_ms, c.requests
+        lost = (req.rejected + req.failed) / req.arrived if req.arrived else 0.0
+        cause = f", {lost:.1%} lost ({c.causes[0].reason} at {c.causes[0].node})" if lost >= 0.001 and c.causes \
+            else ""
+        if not req.completed:
+            parts.append(f"{c.name} completed nothing{cause}")
+        elif c.slo_ms is not None and lat.p99 > c.slo_ms:
+            ratio = lat.p99 / c.slo_ms
+            parts.append(f"{c.name} p99 {_duration(lat.p99)}, {ratio:.1f}x its SLO{cause}" if ratio >= 2 else
+                         f"{c.name} p99 {_duration(lat.p99)}, {ratio - 1:.0%} over its SLO{cause}")
+        elif c.slo_ms is not None:
+            parts.append(f"{c.name} within its SLO (p99 {_duration(lat.p99)} of {_duration(c.slo_ms)}){cause}")
+        else:
+            parts.append(f"{c.name} p99 {_duration(lat.p99)}{cause}")
+    return "; ".join(parts) + "." if parts else ""

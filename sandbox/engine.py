@@ -31,7 +31,9 @@ from simpy.events import URGENT
 
 from .analysis import visits
 from .arrivals import closed_loop_user, open_arrivals
+from .classes import ClassMix
 from .components import Component, OutEdge, Policy
+from .components.routing import Chooser
 from .errors import RunCancelled, ScenarioError, SimulationError
 from .kinds import Build, kind_of
 from .randomness import Draw, Streams
@@ -95,9 +97,13 @@ class _Guard:
 
 def compile_components(scenario: Scenario, env: Environment, streams: Streams) -> dict[str, Component]:
     """Plain runtime components for every node (each built by its kind), with their outgoing calls wired."""
-    build = Build(env, streams, scenario)
+    w = scenario.workload
+    mix = ClassMix.of(w.classes, w.slo_ms) if w.classes else None
+    build = Build(env, streams, scenario, mix)
     comps = {name: kind_of(node).compile(build, name, node) for name, node in scenario.nodes.items()}
     for name, comp in comps.items():
+        if mix is not None and comp.class_stats is None:
+            comp.track_classes(len(mix.names))
         edges = []
         for i, e in enumerate(scenario.edges):
             if e.source != name:
@@ -107,8 +113,15 @@ def compile_components(scenario: Scenario, env: Environment, streams: Streams) -
             out = OutEdge(target, pick, e.probability, e.latency_ms / 1000.0, e.when, i)
             if e.resilient:
                 out.policy = Policy(env, out, e, streams.sampler(f"edge:{i}:{e.source}->{e.target}:jitter", "random"))
+            if e.classes is not None and mix is not None:
+                out.classes = frozenset(mix.index(c) for c in e.classes)
+            if e.weight is not None:
+                out.weight = e.weight
             edges.append(out)
         comp.set_edges(edges)
+        mode = "weight" if any(e.weight for e in edges) else kind_of(scenario.nodes[name]).routing(scenario.nodes[name])
+        if mode != "each" or any(e.classes is not None for e in edges):
+            comp.choose = Chooser(comp.route, mode)  # type: ignore[arg-type]
     for name, node in scenario.nodes.items():
         kind_of(node).start(build, name, node, comps[name])
     return comps
@@ -144,16 +157,19 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
     env = Environment()
     streams = Streams(seed)
     comps = compile_components(scenario, env, streams)
-    run = RunRecorder(env, scenario, comps[w.entry], max_traces)
+    class_draw = streams.sampler("workload:class", "random") if w.classes and w.users is None else None
+    run = RunRecorder(env, scenario, comps[w.entry], max_traces, class_draw)
     if limits is not None and limits.max_requests is not None:
         run.max_requests = limits.max_requests
     if w.users is not None:
+        user_class = _user_classes(w.users, run.mix.split_users(w.users)) if run.mix else None
         for u in range(w.users):
             if u % 1024 == 1023:  # building a large crowd takes a while: watch the clock here too
                 guard.check(0.0, 0)
             think = streams.sampler(f"user:{u}:think", "exponential", w.think_time_ms / 1000.0) \
                 if w.think_time_ms else (lambda: 0.0)
-            env.process(closed_loop_user(env, w, think, run.visit_now))
+            visit = run.visit_now if user_class is None else run.visitor(user_class[u])
+            env.process(closed_loop_user(env, w, think, visit))
     else:
         env.process(open_arrivals(env, w, streams, run.start))
     env.process(run.ticker(comps, w.warmup_s, w.duration_s))
@@ -163,6 +179,11 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
         progress(1.0)
     wall = time.perf_counter() - wall0
     return summarise(scenario, seed, run, comps, EngineInfo(wall, events))
+
+
+def _user_classes(users: int, counts: list[int]) -> list[int]:
+    """Each closed-loop user's class: the first counts[0] users are class 0, the next counts[1] class 1, ..."""
+    return [k for k, n in enumerate(counts) for _ in range(n)][:users]
 
 
 def check_limits(scenario: Scenario, limits: Limits | None) -> None:

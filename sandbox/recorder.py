@@ -13,19 +13,22 @@ widen. :mod:`sandbox.summary` reads the record once the run is over.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from typing import TYPE_CHECKING, Callable, Generator, NamedTuple
 
 from simpy import Environment, Timeout
 
+from .classes import ClassMix
 from .components import Component, Failure, OutEdge, Request, Spans
 from .components.resilience import Policy
 from .errors import SimulationError
 from .stats import MAX_POINTS, LogHistogram, merge_pairs, window_quantile
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .randomness import Draw
     from .scenario import Scenario
 
-__all__ = ["RunRecorder", "SystemPoint", "EdgePoint", "TracedRequest"]
+__all__ = ["RunRecorder", "SystemPoint", "EdgePoint", "TracedRequest", "ClassRecord", "ClassPoint"]
 
 
 class SystemPoint(NamedTuple):
@@ -45,6 +48,61 @@ class EdgePoint(NamedTuple):
     width_s: float
     attempts: int
     state: str
+
+
+class ClassPoint(NamedTuple):
+    """One window of one class: requests that ended in it, the bad ones among them, and its p99."""
+    t_s: float
+    width_s: float
+    completed: int
+    finished: int
+    bad: int
+    p99_s: float
+
+
+def _merge_class(a: ClassPoint, b: ClassPoint) -> ClassPoint:
+    return ClassPoint(b.t_s, a.width_s + b.width_s, a.completed + b.completed, a.finished + b.finished,
+                      a.bad + b.bad, max(a.p99_s, b.p99_s))
+
+
+class ClassRecord:
+    """One class's end-to-end record: counts, latency, causes, good and bad requests, its windows."""
+
+    def __init__(self, slo_s: float | None) -> None:
+        self.slo_s = slo_s
+        self.arrived = self.completed = self.rejected = self.failed = self.finished = self.good = 0
+        self.latency = LogHistogram()
+        self.causes: dict[Failure, int] = {}
+        self.window: dict[int, int] = {}
+        self.marks = (0, 0, 0)          # completed, finished, bad at the window's start
+        self.series: list[ClassPoint] = []
+
+    @property
+    def bad(self) -> int:
+        """Requests that failed, were refused, or completed later than the SLO."""
+        return self.finished - self.good
+
+    def finish(self, failure: Failure | None, latency: float) -> None:
+        self.finished += 1
+        if failure is None:
+            self.completed += 1
+            i = self.latency.add(latency)
+            self.window[i] = self.window.get(i, 0) + 1
+            if self.slo_s is None or latency <= self.slo_s:
+                self.good += 1
+        else:
+            self.causes[failure] = self.causes.get(failure, 0) + 1
+            if failure.status == "rejected":
+                self.rejected += 1
+            else:
+                self.failed += 1
+
+    def close_window(self, t_s: float, width_s: float) -> None:
+        completed, finished, bad = self.marks
+        self.series.append(ClassPoint(t_s, width_s, self.completed - completed, self.finished - finished,
+                                      self.bad - bad, window_quantile(self.window, 0.99, self.latency)))
+        self.marks = (self.completed, self.finished, self.bad)
+        self.window = {}
 
 
 class TracedRequest(NamedTuple):
@@ -74,7 +132,8 @@ def _merge_edge(a: EdgePoint, b: EdgePoint) -> EdgePoint:
 class RunRecorder:
     """End-to-end bookkeeping for one run: requests, latency, causes, traces, time series."""
 
-    def __init__(self, env: Environment, scenario: "Scenario", entry: Component, max_traces: int) -> None:
+    def __init__(self, env: Environment, scenario: "Scenario", entry: Component, max_traces: int,
+                 class_draw: "Draw | None" = None) -> None:
         w = scenario.workload
         self.env = env
         self.entry = entry
@@ -101,10 +160,16 @@ class RunRecorder:
         self.last_attempts: dict[int, int] = {}
         self.marks: dict[str, tuple[float, float, float, float]] = {}  # each node's integrals at warm-up's end
         self._mark_completed = 0
+        # request classes: None without them (one implicit class, nothing more recorded)
+        self.mix = ClassMix.of(w.classes, w.slo_ms) if w.classes else None
+        self.class_draw = class_draw
+        self.class_ends = self.mix.cumulative() if self.mix else []
+        self.classes = [ClassRecord(slo) for slo in self.mix.slo_s] if self.mix else None
 
     # ── requests ─────────────────────────────────────────────────────────────
 
-    def new_request(self, now: float) -> Request:
+    def new_request(self, now: float, cls: int | None = None) -> Request:
+        """A request arriving now; its class is `cls` (a closed-loop user's) or drawn from the class stream."""
         self.ids += 1
         if self.ids > self.max_requests:
             raise SimulationError(f"the run reached this server's limit of {self.max_requests:,} requests at "
@@ -117,7 +182,13 @@ class RunRecorder:
             if self.trace_every and self.arrived % self.trace_every == 1 % self.trace_every \
                     and len(self.traces) < self.max_traces:
                 spans = Spans()
-        return Request(self.ids, now, measured, spans)
+        if self.classes is None:
+            return Request(self.ids, now, measured, spans)
+        if cls is None:
+            cls = bisect_right(self.class_ends, self.class_draw()) if self.class_draw is not None else 0
+        if measured:
+            self.classes[cls].arrived += 1
+        return Request(self.ids, now, measured, spans, cls)
 
     def start(self, now: float) -> None:
         """An open arrival: one SimPy process per request."""
@@ -130,6 +201,10 @@ class RunRecorder:
     def visit_now(self, now: float) -> Generator:
         """A closed-loop user's request, run inside the user's own process."""
         return self.visit(self.new_request(now))
+
+    def visitor(self, cls: int) -> Callable[[float], Generator]:
+        """Closed-loop requests of class `cls` (a user's class is fixed)."""
+        return lambda now: self.visit(self.new_request(now, cls))
 
     def finish(self, request: Request, failure: Failure | None) -> None:
         if not request.measured:
@@ -148,6 +223,8 @@ class RunRecorder:
                 self.rejected += 1
             else:
                 self.failed += 1
+        if self.classes is not None:
+            self.classes[request.cls].finish(failure, latency)
         if request.spans is not None:
             self.traces.append(TracedRequest(request, failure, latency))
 
@@ -162,6 +239,8 @@ class RunRecorder:
             c.stats.mark(warmup)
             self.marks[name] = c.stats.areas_at(warmup)
         self.window, self.window_arrivals, self._mark_completed = {}, 0, self.completed
+        for record in self.classes or ():
+            record.window, record.marks = {}, (record.completed, record.finished, record.bad)
         self.policies = _policies(comps)
         self.last_attempts = {e.index: p.counters.attempts for e, p in self.policies}
         self.last_tick = t = warmup
@@ -183,6 +262,8 @@ class RunRecorder:
         for c in comps.values():
             c.stats.close_window(now, width)
         self._close_system(now, width)
+        for record in self.classes or ():
+            record.close_window(now, width)
         for e, p in self.policies:
             attempts = p.counters.attempts
             state = p.breaker.state if p.breaker is not None else "closed"
@@ -193,6 +274,8 @@ class RunRecorder:
             for c in comps.values():
                 c.stats.halve_series()
             self.series = merge_pairs(self.series, _merge_system)
+            for record in self.classes or ():
+                record.series = merge_pairs(record.series, _merge_class)
             for i, points in self.edge_series.items():
                 self.edge_series[i] = merge_pairs(points, _merge_edge)
             self.width *= 2

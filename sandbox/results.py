@@ -19,7 +19,7 @@ from .analysis import Analysis
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Results", "NodeResult", "EdgeResult", "Latency", "Requests", "Bottleneck", "Cause", "Span", "Trace",
+__all__ = ["Results", "ClassResult", "ErrorBudget", "NodeResult", "EdgeResult", "Latency", "Requests", "Bottleneck", "Cause", "Span", "Trace",
            "Comparison", "EngineInfo", "analysis_json"]
 
 
@@ -79,6 +79,40 @@ class NodeResult:
     replicas_mean: float          # time-weighted replicas serving (autoscaling changes it)
     cost_per_hour: float          # dollars: price per replica-hour x replicas_mean
     series: dict[str, list[float]]  # 1-second points: t_s, throughput_rps, p99_ms, queue_mean, utilization, replicas
+    # per class, when the workload has classes: arrived, completed, rejected, failed, wait_ms {mean, p99}
+    classes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ErrorBudget:
+    """A class's error budget over the run: a request is bad when it fails, is refused, or misses its SLO.
+
+    ``burn_rate`` is bad_share / (1 - target): 1 spends the budget exactly over the run, 10 ten times over.
+    ``exhausted_at_s`` is the simulated second by which the bad requests exceeded the budget of the whole run
+    ((1 - target) x its requests), or None.
+    """
+    target: float | None
+    bad: int
+    bad_share: float
+    allowed: float | None         # bad requests the budget allows over the run
+    burn_rate: float | None
+    exhausted_at_s: float | None
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    """One class of requests, end to end."""
+    name: str
+    share: float
+    priority: int
+    slo_ms: float | None
+    requests: Requests
+    throughput_rps: float
+    goodput: float                # share of its arrivals completed within its SLO
+    latency_ms: Latency
+    causes: list[Cause]
+    error_budget: ErrorBudget
+    series: dict[str, list[float]]  # t_s, throughput_rps, p99_ms, bad_share, burn_rate (when it has a target)
 
 
 @dataclass(frozen=True)
@@ -182,6 +216,7 @@ class Results:
     analysis: Analysis
     theory: list[Comparison]
     engine: EngineInfo = field(compare=False)
+    classes: dict[str, ClassResult] = field(default_factory=dict)  # empty without workload classes
 
     def to_dict(self, series: bool = True) -> dict[str, Any]:
         """The JSON form. ``series=False`` leaves out time series, histograms and traces."""
@@ -189,9 +224,17 @@ class Results:
         if not series:  # drop the long parts before copying, not after
             r = replace(self, series={}, latency_histogram=[], traces=[],
                         nodes={k: replace(n, series={}) for k, n in self.nodes.items()},
-                        edges=[replace(e, series={}) for e in self.edges])
+                        edges=[replace(e, series={}) for e in self.edges],
+                        classes={k: replace(c, series={}) for k, c in self.classes.items()})
         d = _clean(asdict(r))
         d["analysis"] = analysis_json(self.analysis)
+        if not self.classes:  # a design without classes gives the same JSON as before they existed
+            d.pop("classes")
+            for node in d["nodes"].values():
+                node.pop("classes")
+        elif not series:
+            for c in d["classes"].values():
+                c.pop("series")
         if not series:
             for key in ("series", "latency_histogram", "traces"):
                 d.pop(key)

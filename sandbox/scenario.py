@@ -33,6 +33,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .calls import Edge
 from .challenge_spec import Challenge
+from .classes import class_problems
 from .errors import ScenarioError
 from .kinds import KINDS, Node
 from .messages import explain, shown
@@ -146,6 +147,7 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
                             "may join the same two nodes")
     for name, node in s.nodes.items():
         yield from KINDS[node.kind].problems(s, name, node)
+    yield from class_problems(s)
     processes = (s.workload.users or 0) + sum(KINDS[node.kind].processes(s, name, node)
                                               for name, node in s.nodes.items())
     if processes > MAX_PROCESSES:

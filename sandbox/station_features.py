@@ -3,7 +3,8 @@
 A :class:`Fault` takes a service, database or cache down, slows it or makes it
 fail calls for a while (:mod:`sandbox.components.faults` plays it); an
 :class:`Autoscale` policy adds and removes a service's replicas to track a
-target utilization (:mod:`sandbox.components.autoscaler`).
+target utilization (:mod:`sandbox.components.autoscaler`). A :class:`Shed`
+policy refuses low-priority calls when a replica's line is long (load shedding).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .model import MAX_S, Model
+from .model import MAX_COUNT, MAX_S, Model
 
-__all__ = ["Fault", "Autoscale"]
+__all__ = ["Fault", "Autoscale", "Shed"]
 
 
 class Fault(Model):
@@ -51,3 +52,10 @@ class Autoscale(Model):
         if self.max_replicas < self.min_replicas:
             raise ValueError(f"max_replicas ({self.max_replicas}) must be at least min_replicas ({self.min_replicas})")
         return self
+
+
+class Shed(Model):
+    """Load shedding: an arrival that finds more than `queue_over` calls waiting at its replica is refused
+    (cause ``shed``) when its class's priority is below `below_priority`."""
+    queue_over: int = Field(ge=0, le=MAX_COUNT)
+    below_priority: int = Field(default=1, ge=0, le=1001)

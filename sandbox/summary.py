@@ -8,12 +8,14 @@ the comparison with theory.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .analysis import Analysis, analyse
 from .components import Component, Span as SpanRecord
-from .diagnosis import compare_with_theory, find_bottleneck
+from .diagnosis import class_sentence, compare_with_theory, find_bottleneck
 from .kinds import kind_of
 from .recorder import RunRecorder
-from .results import Cause, EdgeResult, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace
+from .results import Cause, ClassResult, EdgeResult, ErrorBudget, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace
 from .scenario import Scenario
 from .stats import LogHistogram
 from .workload import Workload
@@ -87,6 +89,57 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
         series=series)
 
 
+def _node_classes(c: Component, names: tuple[str, ...]) -> dict[str, dict[str, object]]:
+    """Per class at one node: its counts and its wait for a worker."""
+    if c.class_stats is None:
+        return {}
+    return {name: {"arrived": cs.arrived, "completed": cs.completed, "rejected": cs.rejected, "failed": cs.failed,
+                   "wait_ms": _summary(cs.wait, "mean", "p99")}
+            for name, cs in zip(names, c.class_stats)}
+
+
+def _class_results(scenario: Scenario, run: RunRecorder, measured_s: float) -> dict[str, ClassResult]:
+    """Each class end to end: requests, latency, causes, error budget, and its windows."""
+    mix, records = run.mix, run.classes
+    if mix is None or records is None:
+        return {}
+    out = {}
+    for k, (name, rec) in enumerate(zip(mix.names, records)):
+        target = mix.targets[k]
+        arrived = rec.arrived
+        bad = rec.bad  # requests still in flight at the end are neither good nor bad
+        bad_share = bad / rec.finished if rec.finished else 0.0
+        allowed = (1 - target) * arrived if target is not None else None
+        exhausted = None
+        if allowed is not None:
+            total = 0
+            for p in rec.series:
+                total += p.bad
+                if total > allowed:
+                    exhausted = p.t_s
+                    break
+        pts = rec.series
+        series: dict[str, list[float]] = {
+            "t_s": [p.t_s for p in pts], "throughput_rps": [p.completed / p.width_s for p in pts],
+            "p99_ms": [_ms(p.p99_s) for p in pts],
+            "bad_share": [p.bad / p.finished if p.finished else 0.0 for p in pts]}
+        if target is not None:
+            series["burn_rate"] = [share / (1 - target) for share in series["bad_share"]]
+        causes = sorted((Cause(f.status, f.node, f.reason, n, n / max(1, arrived)) for f, n in rec.causes.items()),
+                        key=lambda c: (-c.count, c.status, c.node, c.reason))
+        slo = mix.slo_s[k]
+        out[name] = ClassResult(
+            name=name, share=mix.shares[k], priority=mix.priorities[k], slo_ms=_ms(slo) if slo else None,
+            requests=Requests(arrived, rec.completed, rec.rejected, rec.failed, arrived - rec.finished),
+            throughput_rps=rec.completed / measured_s, goodput=rec.good / arrived if arrived else 0.0,
+            latency_ms=Latency(**_summary(rec.latency, "mean", "p50", "p90", "p95", "p99", "p999", "max")),
+            causes=causes,
+            error_budget=ErrorBudget(target, bad, bad_share, allowed,
+                                     bad_share / (1 - target) if target is not None else None, exhausted),
+            series=series)
+    return out
+
+
 def _edge_results(scenario: Scenario, comps: dict[str, Component], run: RunRecorder, start: float,
                   end: float) -> list[EdgeResult]:
     """Calls and attempts per edge; resilience figures where the edge has a policy."""
@@ -127,6 +180,10 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
     end = w.duration_s
     nodes = {n: _node_result(n, c, measured_s, run.marks.get(n, (0.0, 0.0, 0.0, 0.0)), end, _price(scenario, n))
              for n, c in comps.items()}
+    classes = _class_results(scenario, run, measured_s)
+    if classes:
+        names = tuple(classes)
+        nodes = {n: replace(r, classes=_node_classes(comps[n], names)) for n, r in nodes.items()}
     edges = _edge_results(scenario, comps, run, w.warmup_s, end)
     cost_per_hour = sum(n.cost_per_hour for n in nodes.values())
     spent = cost_per_hour * measured_s / 3600.0
@@ -143,6 +200,9 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
     for er in edges:
         wasted[er.target] = wasted.get(er.target, 0) + er.wasted_calls
     bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers, wasted)
+    if classes:
+        why = bottleneck.why.rstrip()
+        bottleneck = replace(bottleneck, why=f"{why}{'' if why.endswith('.') else '.'} {class_sentence(classes)}")
     traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency),
                     [Span(s.node, s.replica, _ms(s.arrive_s - r.t0), _ms(s.start_s - r.t0), _ms(s.end_s - r.t0),
                           s.outcome)
@@ -161,7 +221,8 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
         nodes=nodes, causes=causes, bottleneck=bottleneck, series=series, traces=traces,
         edges=edges, cost_per_hour=cost_per_hour,
         cost_per_million=spent / run.completed * 1e6 if run.completed else None,
-        analysis=analysis, theory=compare_with_theory(nodes, analysis, _theory_context(w, analysis)), engine=engine)
+        analysis=analysis, theory=compare_with_theory(nodes, analysis, _theory_context(w, analysis)), engine=engine,
+        classes=classes)
 
 
 def _price(scenario: Scenario, node: str) -> float:

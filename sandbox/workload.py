@@ -16,10 +16,12 @@ in :mod:`sandbox.arrivals`.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from .classes import CLASS_NAME, MAX_CLASSES, TrafficClass
+from .messages import shown
 from .model import MAX_MS, MAX_PROCESSES, MAX_RATE_RPS, MAX_S, Model
 
 __all__ = ["Spike", "Step", "Ramp", "Diurnal", "Profile", "Workload"]
@@ -99,6 +101,23 @@ class Workload(Model):
     warmup_s: float = Field(default=0.0, ge=0, le=MAX_S, description="requests arriving before this are left out of the statistics")
     slo_ms: float | None = Field(default=None, gt=0, le=MAX_MS, description="goodput = share of arrivals completed within this")
     profile: Profile | None = None
+    classes: dict[str, TrafficClass] | None = Field(
+        default=None, description="the traffic mix: named classes with shares summing to 1 (see sandbox.classes)")
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _class_names(cls, classes: Any) -> Any:
+        if not isinstance(classes, dict):
+            return classes
+        if not classes:
+            raise ValueError("must name at least one class (or leave classes out)")
+        if len(classes) > MAX_CLASSES:
+            raise ValueError(f"must name at most {MAX_CLASSES} classes, got {len(classes):,}")
+        for name in classes:
+            if not isinstance(name, str) or not CLASS_NAME.match(name):
+                raise ValueError(f"class name {shown(name)} must start with a letter or _, hold only letters, "
+                                 "digits, _ and -, and be at most 64 characters")
+        return classes
 
     @model_validator(mode="after")
     def _consistent(self) -> "Workload":

@@ -19,7 +19,7 @@ from ..stats import LogHistogram, merge_pairs, window_quantile
 if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Draw
 
-__all__ = ["Request", "Failure", "NodeStats", "NodePoint", "Span", "Spans", "MAX_SPANS", "Component", "OutEdge",
+__all__ = ["Request", "Failure", "NodeStats", "ClassNodeStats", "NodePoint", "Span", "Spans", "MAX_SPANS", "Component", "OutEdge",
            "Serve", "plain_call"]
 
 Serve = Generator[Any, Any, "Optional[Failure]"]
@@ -28,13 +28,14 @@ Serve = Generator[Any, Any, "Optional[Failure]"]
 class Request:
     """One request (or, behind a queue, one message) moving through the architecture."""
 
-    __slots__ = ("id", "t0", "measured", "spans")
+    __slots__ = ("id", "t0", "measured", "spans", "cls")
 
-    def __init__(self, rid: int, t0: float, measured: bool, spans: "list[Span] | None") -> None:
+    def __init__(self, rid: int, t0: float, measured: bool, spans: "list[Span] | None", cls: int = 0) -> None:
         self.id = rid
         self.t0 = t0
         self.measured = measured  # arrived after warm-up: counted in the statistics
         self.spans = spans        # a list of span tuples when this request is traced
+        self.cls = cls            # its class: an index into the workload's classes (0 without classes)
 
 
 class Failure:
@@ -147,6 +148,24 @@ class NodeStats:
         self.series = merge_pairs(self.series, _merge_node_points)
 
 
+class ClassNodeStats:
+    """One class's counters at one node (measured requests), and its wait for a worker."""
+
+    __slots__ = ("arrived", "completed", "rejected", "failed", "wait")
+
+    def __init__(self) -> None:
+        self.arrived = self.completed = self.rejected = self.failed = 0
+        self.wait = LogHistogram()
+
+    def ended(self, failure: "Failure | None") -> None:
+        if failure is None:
+            self.completed += 1
+        elif failure.status == "rejected":
+            self.rejected += 1
+        else:
+            self.failed += 1
+
+
 class NodePoint(NamedTuple):
     """One window of a node: sums (and areas under the curves), so neighbouring points merge exactly."""
     t_s: float            # end of the window
@@ -198,7 +217,8 @@ class OutEdge:
     """A compiled edge: the callee, how to pick its replica, the call's odds and delay,
     and (only when the scenario asks for one) its resilience policy."""
 
-    __slots__ = ("target", "pick", "probability", "latency_s", "when", "index", "calls", "policy")
+    __slots__ = ("target", "pick", "probability", "latency_s", "when", "index", "calls", "policy", "classes",
+                 "weight")
 
     def __init__(self, target: "Component", pick: Callable[[], Any], probability: float,
                  latency_s: float, when: str, index: int) -> None:
@@ -210,6 +230,8 @@ class OutEdge:
         self.index = index
         self.calls = 0          # calls made over this edge by measured requests
         self.policy: Any = None  # a resilience.Policy when timeouts, retries, breaker or hedging are set
+        self.classes: frozenset[int] | None = None  # the classes that take it (None: every class)
+        self.weight = 0.0        # its weight, from a weighted load balancer
 
 
 class Component:
@@ -225,10 +247,31 @@ class Component:
         self.edges: list[OutEdge] = []
         self.parallel = False
         self.route = route  # uniform draws for edge probabilities (its own stream)
+        # set only where classes or a one-of choice decide the calls (see sandbox.components.routing)
+        self.choose: Callable[[Request, list[OutEdge]], list[OutEdge]] | None = None
+        self.class_stats: "list[ClassNodeStats] | None" = None  # per class, when the workload has classes
 
     def set_edges(self, edges: list[OutEdge]) -> None:
         """The calls it makes, in the scenario's order."""
         self.edges = edges
+
+    def track_classes(self, count: int) -> None:
+        """Count each class's calls here (the workload has `count` classes): wraps :meth:`serve`."""
+        class_stats = self.class_stats = [ClassNodeStats() for _ in range(count)]
+        plain = self.serve
+
+        def serve(request: Request, replica: Any) -> Serve:
+            cs = class_stats[request.cls]
+            measured = request.measured
+            if measured:
+                cs.arrived += 1
+                cs.wait.add_zero()  # it holds no workers: nothing waits here
+            failure = yield from plain(request, replica)
+            if measured:
+                cs.ended(failure)
+            return failure
+
+        self.serve = serve  # type: ignore[method-assign]
 
     def picker_for(self, target: "Component", draw: Callable[[], "Draw"]) -> Callable[[], Any]:
         """How this node picks the replica of `target` for each call (`draw` makes a random stream if needed)."""
@@ -251,6 +294,8 @@ class Component:
 
     def call_edges(self, request: Request, edges: list[OutEdge]) -> Serve:
         """Make the outgoing calls in order (or all at once when parallel)."""
+        if self.choose is not None:
+            return (yield from self.call_chosen(request, self.choose(request, edges)))
         if self.parallel:
             return (yield from self._call_parallel(request, edges))
         env = self.env
@@ -269,6 +314,28 @@ class Component:
                 failure = yield from edge.target.serve(request, edge.pick())
                 if latency:
                     yield Timeout(env, latency)
+            if failure is not None:
+                return failure
+        return None
+
+    def call_chosen(self, request: Request, edges: list[OutEdge]) -> Serve:
+        """Make exactly these calls (already chosen by class and by chance), in order or all at once."""
+        if self.parallel:
+            if not edges:
+                return None
+            calls = [self.env.process(self._one_call(request, e)) for e in edges]
+            yield AllOf(self.env, calls)
+            for c in calls:
+                if c.value is not None:
+                    return c.value
+            return None
+        for edge in edges:
+            if request.measured:
+                edge.calls += 1
+            if edge.policy is not None:
+                failure = yield from edge.policy.call(request)
+            else:
+                failure = yield from plain_call(self.env, request, edge)
             if failure is not None:
                 return failure
         return None

@@ -15,7 +15,7 @@ from typing import Any
 from simpy import Environment, Event
 
 from ..randomness import Draw
-from .base import Component, Failure, Request, Serve, Span
+from .base import ClassNodeStats, Component, Failure, Request, Serve, Span
 
 __all__ = ["MessageQueue"]
 
@@ -37,6 +37,10 @@ class MessageQueue(Component):
     def capacity(self) -> int:
         return self.consumers
 
+    def track_classes(self, count: int) -> None:
+        """Count each class's messages: arrived and rejected when sent, completed and age when consumed."""
+        self.class_stats = [ClassNodeStats() for _ in range(count)]
+
     def start(self, consumers: int) -> None:
         """Start the consumer processes (after the edges are compiled)."""
         self.consumers = consumers
@@ -49,15 +53,20 @@ class MessageQueue(Component):
         stats = self.stats
         now = self.env.now
         measured = request.measured
+        class_stats = self.class_stats
         if measured:
             stats.arrived += 1
+            if class_stats is not None:
+                class_stats[request.cls].arrived += 1
         if len(self.buffer) >= self.capacity_messages:
             if measured:
                 stats.rejected += 1
+                if class_stats is not None:
+                    class_stats[request.cls].rejected += 1
             if request.spans is not None:
                 request.spans.append(Span(self.name, 0, now, now, now, "rejected"))
             return self.full
-        message = Request(request.id, now, measured, request.spans)
+        message = Request(request.id, now, measured, request.spans, request.cls)
         if self.idle:
             self.idle.popleft().succeed(message)
         else:
@@ -97,6 +106,13 @@ class MessageQueue(Component):
                     stats.failed += 1
                 # wait = the message's age when taken; service = the consumer's calls
                 stats.record(t_start - message.t0, t_end - t_start, t_end - message.t0)
+                if self.class_stats is not None:
+                    cs = self.class_stats[message.cls]
+                    cs.ended(failure)
+                    if t_start - message.t0 > 1e-9:
+                        cs.wait.add(t_start - message.t0)
+                    else:
+                        cs.wait.add_zero()
             if message.spans is not None:
                 message.spans.append(Span(self.name, 0, message.t0, t_start, t_end,
                                       "ok" if failure is None else "failed"))

@@ -21,7 +21,7 @@ from typing import Any
 from simpy import Environment, Event, Timeout
 
 from ..randomness import Draw
-from .base import Component, Failure, OutEdge, Request, Serve, Span
+from .base import ClassNodeStats, Component, Failure, OutEdge, Request, Serve, Span
 
 __all__ = ["Replica", "Station", "Cache"]
 
@@ -67,6 +67,15 @@ class Station(Component):
         self.down_failure = Failure("failed", name, "down (scheduled fault)", "down")
         self.error_failure = Failure("failed", name, "error", "error")
         self.next_index = replicas
+        self.overload: Any = None  # an overload.Overload once use_classes() is called
+
+    def use_classes(self, overload: Any, class_stats: list[ClassNodeStats]) -> None:
+        """Serve by class (priority lines, bulkheads, shedding, expiry): see :mod:`sandbox.components.overload`."""
+        from .overload import replicas_for, serve_classes
+        self.overload = overload
+        self.class_stats = class_stats
+        self.replicas[:] = replicas_for(self, len(self.replicas))  # the same list: pickers hold it
+        self.serve = lambda request, replica: serve_classes(self, request, replica)  # type: ignore[method-assign]
 
     def replica_count(self) -> int:
         return len(self.replicas)
@@ -76,7 +85,11 @@ class Station(Component):
 
     def add_replica(self) -> None:
         """A new replica starts serving (after its cold start)."""
-        self.replicas.append(Replica(self.next_index, self.workers, self.queue_limit))
+        if self.overload is not None:
+            from .overload import replicas_for
+            self.replicas.extend(replicas_for(self, 1, self.next_index))
+        else:
+            self.replicas.append(Replica(self.next_index, self.workers, self.queue_limit))
         self.next_index += 1
         self.stats.resize(self.env.now, self.capacity(), len(self.replicas))
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simpy import Environment
 
     from ..calls import Edge
+    from ..classes import ClassMix
     from ..components import Component
     from ..distributions import ServiceTime
     from ..findings import Finding
@@ -74,10 +75,12 @@ class Capacity:
 
 @dataclass(frozen=True)
 class Build:
-    """What compiling a node needs: the SimPy environment, the run's random streams and the scenario."""
+    """What compiling a node needs: the SimPy environment, the run's random streams, the scenario, and its
+    classes (None: the workload has none)."""
     env: "Environment"
     streams: "Streams"
     scenario: ScenarioView
+    classes: "ClassMix | None" = None
 
 
 Widget = Literal["integer", "number", "choice", "toggle", "optional_integer", "service_time", "queue_limit", "cost"]
@@ -169,6 +172,10 @@ class Kind(Generic[S]):
     def waiting_slots(self, node: S) -> int | None:
         """Calls (or messages) one replica holds waiting beyond those being served; None for no limit."""
         return None
+
+    def routing(self, node: S) -> str:
+        """How it chooses among its calls: ``each`` (every call its own coin flip) or ``one`` (exactly one)."""
+        return str(getattr(node, "route", None) or "each")
 
     def spreads(self, node: S) -> str | None:
         """How it spreads its calls over a callee's replicas (a load balancer's policy); None: the callee's own

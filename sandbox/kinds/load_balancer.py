@@ -15,6 +15,7 @@ from pydantic import Field
 
 from ..components import POLICIES, LoadBalancer
 from ..model import MAX_PRICE
+from ..calls import weight_problems
 from .base import COST_FIELD, Build, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 __all__ = ["LoadBalancerNode", "LOAD_BALANCER", "LB_POLICIES"]
@@ -47,6 +48,7 @@ class LoadBalancerKind(Kind[LoadBalancerNode]):
     def problems(self, s: ScenarioView, name: str, node: LoadBalancerNode) -> Iterator[Problem]:
         if not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a load balancer needs at least one outgoing edge to balance over"
+        yield from weight_problems(s, name)
 
     def compile(self, build: Build, name: str, node: LoadBalancerNode) -> LoadBalancer:
         return LoadBalancer(build.env, name, self.name, node.policy,

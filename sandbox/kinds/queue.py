@@ -17,6 +17,7 @@ from pydantic import Field
 from ..components import MessageQueue
 from ..findings import Finding
 from ..model import MAX_COUNT, MAX_PRICE, MAX_PROCESSES
+from ..calls import ROUTE_HELP, Route, route_problems
 from .base import COST_FIELD, Build, Capacity, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,6 +33,7 @@ class QueueNode(NodeSpec):
     consumers: int | None = Field(default=None, ge=1, le=MAX_PROCESSES,
                                   description="concurrent consumers; default: the workers of the nodes it feeds")
     cost_per_hour: float | None = Field(default=None, ge=0, le=MAX_PRICE)
+    route: Route | None = Field(default=None, description=ROUTE_HELP)
 
 
 def consumers(s: ScenarioView, name: str) -> int:
@@ -66,6 +68,7 @@ class QueueKind(Kind[QueueNode]):
     )
 
     def problems(self, s: ScenarioView, name: str, node: QueueNode) -> Iterator[Problem]:
+        yield from route_problems(s, name, node.route)
         count = consumers(s, name)
         if node.consumers is None and count > MAX_PROCESSES:
             yield f"nodes.{name}.consumers", (f"by default {name} starts one consumer per worker of the nodes it "

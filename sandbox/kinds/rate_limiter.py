@@ -16,6 +16,7 @@ from pydantic import Field
 from ..components import RateLimiter
 from ..findings import Finding
 from ..model import MAX_COUNT, MAX_PRICE, MAX_RATE_RPS
+from ..calls import ROUTE_HELP, Route, route_problems
 from .base import COST_FIELD, Build, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 __all__ = ["RateLimiterNode", "RATE_LIMITER"]
@@ -29,6 +30,7 @@ class RateLimiterNode(NodeSpec):
     rate_rps: float = Field(gt=0, le=MAX_RATE_RPS, description="tokens added per second")
     burst: int = Field(default=1, ge=1, le=MAX_COUNT, description="bucket size: calls let through at once after a lull")
     cost_per_hour: float | None = Field(default=None, ge=0, le=MAX_PRICE)
+    route: Route | None = Field(default=None, description=ROUTE_HELP)
 
 
 class RateLimiterKind(Kind[RateLimiterNode]):
@@ -47,6 +49,7 @@ class RateLimiterKind(Kind[RateLimiterNode]):
     )
 
     def problems(self, s: ScenarioView, name: str, node: RateLimiterNode) -> Iterator[Problem]:
+        yield from route_problems(s, name, node.route)
         if not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a rate limiter needs an outgoing edge to the node it protects"
 

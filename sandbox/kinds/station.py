@@ -10,17 +10,22 @@ burst, and :class:`StationKind` the answers every station gives. The runtime is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Iterable, Iterator, Literal, TypeVar
 
 from pydantic import Field
 
 from ..findings import Finding
+from ..classes import ClassMix
 from ..components import Station
+from ..components.base import ClassNodeStats
+from ..components.overload import Overload
+from ..randomness import Draw
 from ..components.faults import schedule_faults
 from ..distributions import ServiceTime
-from ..model import MAX_COUNT, MAX_PRICE
-from ..station_features import Fault
-from .base import COST_FIELD, Build, Capacity, FormField, Kind, NodeSpec, ScenarioView
+from ..model import MAX_COUNT, MAX_MS, MAX_PRICE
+from ..station_features import Fault, Shed
+from ..calls import ROUTE_HELP, Route, route_problems
+from .base import COST_FIELD, Build, Capacity, FormField, Kind, NodeSpec, Problem, ScenarioView
 
 __all__ = ["StationSpec", "StationKind", "STATION_FORM"]
 
@@ -34,6 +39,17 @@ class StationSpec(NodeSpec):
     error_rate: float = Field(default=0.0, ge=0, le=1, description="each attempt fails with this probability")
     failures: list[Fault] = Field(default_factory=list, description="scheduled faults")
     cost_per_hour: float | None = Field(default=None, ge=0, le=MAX_PRICE, description="per replica; default by kind")
+    route: Route | None = Field(default=None, description=ROUTE_HELP)
+    discipline: Literal["fifo", "priority"] | None = Field(
+        default=None, description="fifo (default) or priority: higher class priority first, FIFO within one, "
+                                  "non-preemptive")
+    service_time_by_class: dict[str, ServiceTime] | None = Field(
+        default=None, max_length=32, description="service time overrides by class")
+    shed: Shed | None = Field(default=None, description="refuse low-priority arrivals when the line is long")
+    max_wait_ms: float | None = Field(default=None, gt=0, le=MAX_MS,
+                                      description="a call that waited longer for a worker is dropped (expired)")
+    bulkheads: dict[str, Annotated[int, Field(ge=1, le=100_000)]] | None = Field(default=None, max_length=32,
+                                             description="per replica, workers that serve only this class")
     if TYPE_CHECKING:  # every station kind declares its service time (a cache's has a default)
         service_time: ServiceTime
 
@@ -70,11 +86,40 @@ class StationKind(Kind[St]):
     form: ClassVar[tuple[tuple[FormField, ...], ...]] = STATION_FORM
     yaml_only: ClassVar[tuple[str, ...]] = ("failures",)
 
+    def problems(self, s: ScenarioView, name: str, node: St) -> Iterator[Problem]:
+        yield from route_problems(s, name, node.route)
+        if node.bulkheads and sum(node.bulkheads.values()) >= node.workers:
+            yield (f"nodes.{name}.bulkheads", f"the bulkheads hold {sum(node.bulkheads.values())} of the "
+                                              f"{node.workers} workers per replica; they must leave at least 1 "
+                                              "shared worker for the other classes")
+        classes = s.workload.classes or {}
+        if node.shed is not None and classes and all(c.priority >= node.shed.below_priority
+                                                     for c in classes.values()):
+            yield (f"nodes.{name}.shed.below_priority", f"no class has a priority below {node.shed.below_priority}, "
+                                                        "so nothing would ever be shed")
+
     def compile(self, build: Build, name: str, node: St) -> Station:
         station = self.make(build, name, node, **self.station_args(build, name, node))
+        if build.classes is not None or node.shed is not None or node.max_wait_ms is not None:
+            mix = build.classes or ClassMix.of(None, None)
+            station.use_classes(self.overload(build, name, node, mix, station.draw_service),
+                                [ClassNodeStats() for _ in mix.names])
         if node.failures:
             schedule_faults(build.env, station, node.failures)
         return station
+
+    def overload(self, build: Build, name: str, node: St, mix: ClassMix, service: Draw) -> Overload:
+        """Its class-aware settings: pools, line order, service time by class, shedding, expiry."""
+        bulkheads = node.bulkheads or {}
+        pool_of = [1 + list(bulkheads).index(c) if c in bulkheads else 0 for c in mix.names]
+        by_class = node.service_time_by_class or {}
+        services = [by_class[c].sampler(build.streams, f"node:{name}:service:{c}") if c in by_class else service
+                    for c in mix.names]
+        shed = node.shed
+        reason = (f"shed (over {shed.queue_over} waiting, priority below {shed.below_priority})" if shed else "")
+        return Overload(name, mix.priorities, node.discipline == "priority", pool_of, list(bulkheads.values()),
+                        services, shed.queue_over if shed else None, shed.below_priority if shed else 0,
+                        node.max_wait_ms / 1000.0 if node.max_wait_ms is not None else None, reason)
 
     def make(self, build: Build, name: str, node: St, **kw: Any) -> Station:
         """The runtime object (a cache makes its own kind of station)."""
