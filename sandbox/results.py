@@ -112,7 +112,7 @@ class ClassResult:
     latency_ms: Latency
     causes: list[Cause]
     error_budget: ErrorBudget
-    series: dict[str, list[float]]  # t_s, throughput_rps, p99_ms, bad_share, burn_rate (when it has a target)
+    series: dict[str, list[float]]  # t_s, throughput_rps, p99_ms, bad (count), bad_share, burn_rate (with a target)
 
 
 @dataclass(frozen=True)

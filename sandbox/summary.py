@@ -122,7 +122,7 @@ def _class_results(scenario: Scenario, run: RunRecorder, measured_s: float) -> d
         series: dict[str, list[float]] = {
             "t_s": [p.t_s for p in pts], "throughput_rps": [p.completed / p.width_s for p in pts],
             "p99_ms": [_ms(p.p99_s) for p in pts],
-            "bad_share": [p.bad / p.finished if p.finished else 0.0 for p in pts]}
+            "bad": [float(p.bad) for p in pts], "bad_share": [p.bad / p.finished if p.finished else 0.0 for p in pts]}
         if target is not None:
             series["burn_rate"] = [share / (1 - target) for share in series["bad_share"]]
         causes = sorted((Cause(f.status, f.node, f.reason, n, n / max(1, arrived)) for f, n in rec.causes.items()),
