@@ -107,7 +107,7 @@ def route_problems(s: "ScenarioView", name: str, route: str | None) -> Iterator[
                                          "(give it route: one and use probabilities)")
     if route != "one":
         return
-    classes = list(s.workload.classes or {}) or [None]
+    classes: list[str | None] = list(s.workload.classes or {}) or [None]
     for cls in classes:
         for branch in ("hit", "miss"):
             taken = [(i, e) for i, e in edges if (e.classes is None or cls in e.classes)

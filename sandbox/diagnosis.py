@@ -27,7 +27,8 @@ def _duration(ms: float) -> str:
 
 
 def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, requests_arrived: int,
-                    callers: dict[str, list[str]] | None = None, wasted: dict[str, int] | None = None) -> Bottleneck:
+                    callers: dict[str, list[str]] | None = None, wasted: dict[str, int] | None = None,
+                    shed: dict[str, int] | None = None) -> Bottleneck:
     """The busiest node that holds workers, and why it limits the system.
 
     The sentence names how busy it is, how long calls wait there and what share
@@ -59,7 +60,14 @@ def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, reques
             parts.append(f"messages wait {_duration(feeder.wait_ms['mean'])} for it in {q} "
                          f"(up to {feeder.queue_length['max']:,.0f} queued)")
     if top.rejected:
-        parts.append(f"it turned away {top.rejected} calls ({top.rejected / max(1, top.arrived):.1%}) with its queue full")
+        by_policy = (shed or {}).get(top.name, 0)
+        turned = f"it turned away {top.rejected} calls ({top.rejected / max(1, top.arrived):.1%})"
+        if not by_policy:
+            parts.append(f"{turned} with its queue full")
+        elif by_policy == top.rejected:
+            parts.append(f"{turned} by load shedding")
+        else:
+            parts.append(f"{turned}: {by_policy} by load shedding, the rest with its queue full")
     lost = (wasted or {}).get(top.name, 0)
     if top.completed and lost >= 0.1 * top.completed:
         parts.append(f"{min(1.0, lost / top.completed):.0%} of the calls it finished were wasted: "

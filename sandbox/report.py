@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from .analysis import Analysis, accuracy_text
+from .report_classes import CLASS_HEADER, class_rows
 from .results import Results
 from .scenario import Scenario
 
@@ -45,6 +46,8 @@ def summary_text(r: Results) -> str:
         + (f", ${r.cost_per_million:,.2f} per million completed requests" if r.cost_per_million is not None else ""),
         "",
     ]
+    if r.classes:
+        lines += [_table(CLASS_HEADER, class_rows(r)), ""]
     theory = {c.node: c for c in r.theory}
     rows = []
     for n in r.nodes.values():
@@ -73,7 +76,11 @@ def summary_text(r: Results) -> str:
     lines += ["", f"Bottleneck  {r.bottleneck.why}"]
     if r.causes:
         lines += ["", "Why requests did not complete:"]
-        lines += [f"  {c.count:>9,}  {c.share:6.2%}  {c.status} at {c.node}: {c.reason}" for c in r.causes]
+        if r.classes:  # the same causes, split by class (a share is of the class's own requests)
+            lines += [f"  {c.count:>9,}  {c.share:6.2%}  {k.name}: {c.status} at {c.node}: {c.reason}"
+                      for k in r.classes.values() for c in k.causes]
+        else:
+            lines += [f"  {c.count:>9,}  {c.share:6.2%}  {c.status} at {c.node}: {c.reason}" for c in r.causes]
     flagged = [c for c in r.theory if c.agrees is False]
     if flagged:
         lines += ["", "Theory and simulation disagree (!), beyond the estimate's stated accuracy and the run's "

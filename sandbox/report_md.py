@@ -35,6 +35,7 @@ from .experiments import (FIGURES, ComparisonResult, ReplicationResult, RunOptio
                           format_estimate, label, replicate, sweep)
 from .experiments.runs import RunOptionsArgs
 from .kinds import Node, kind_of
+from .report_classes import CLASS_HEADER, class_rows
 from .scenario import Scenario
 from .settings import SweepAxis, show_value
 
@@ -164,6 +165,9 @@ def _title(a: Scenario, rep: ReplicationResult, cmp_: ComparisonResult | None, s
     if necks and necks[0][0] is not None:
         lines.append(f"- **Bottleneck**: {necks[0][0]} in {necks[0][1]} of {n} runs. "
                      f"In the run with seed {run_a.seed}: {run_a.bottleneck.why}.")
+    if run_a.classes:
+        lines += ["", f"Request classes in the run with seed {run_a.seed}:", "",
+                  markdown_table(CLASS_HEADER, class_rows(run_a), numbers=False), ""]
     if cmp_ is not None:
         lines.append(f"- **A/B** (A = this design, B = {md_text(cmp_.b.scenario)}"
                      + (f" from `{b_source}`" if b_source and b_source != a_source else "")

@@ -199,7 +199,8 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
     wasted: dict[str, int] = {}
     for er in edges:
         wasted[er.target] = wasted.get(er.target, 0) + er.wasted_calls
-    bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers, wasted)
+    shed = {f.node: n for f, n in run.causes.items() if f.cause == "shed"}
+    bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers, wasted, shed)
     if classes:
         why = bottleneck.why.rstrip()
         bottleneck = replace(bottleneck, why=f"{why}{'' if why.endswith('.') else '.'} {class_sentence(classes)}")

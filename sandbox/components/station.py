@@ -75,7 +75,7 @@ class Station(Component):
         self.overload = overload
         self.class_stats = class_stats
         self.replicas[:] = replicas_for(self, len(self.replicas))  # the same list: pickers hold it
-        self.serve = lambda request, replica: serve_classes(self, request, replica)  # type: ignore[method-assign]
+        self.serve = lambda request, replica: serve_classes(self, request, replica)  # type: ignore[method-assign,arg-type]
 
     def replica_count(self) -> int:
         return len(self.replicas)
