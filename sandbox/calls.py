@@ -26,8 +26,8 @@ ROUTE_TOLERANCE = 1e-9
 Route = Literal["each", "one"]
 ROUTE_HELP = "each (default): every call is its own coin flip; one: exactly one call is taken, its probability its share"
 
-RETRY_CAUSES = ("timeout", "error", "down", "rejected", "rate_limited")
-RetryCause = Literal["timeout", "error", "down", "rejected", "rate_limited"]
+RETRY_CAUSES = ("timeout", "error", "down", "rejected", "rate_limited", "shed", "expired")
+RetryCause = Literal["timeout", "error", "down", "rejected", "rate_limited", "shed", "expired"]
 
 
 def _default_retry_on() -> list[RetryCause]:

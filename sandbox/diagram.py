@@ -87,6 +87,10 @@ def to_dot(scenario: Scenario, results: Results | None = None) -> str:
             parts.append(f"p={e.probability:g}")
         if e.when != "always":
             parts.append(e.when)
+        if e.weight is not None:
+            parts.append(f"weight {e.weight:g}")
+        if e.classes is not None:
+            parts.append(" + ".join(e.classes) + " only")
         if e.latency_ms:
             parts.append(f"{e.latency_ms:g} ms")
         style = kind_of(scenario.nodes[e.source]).edge_style()
