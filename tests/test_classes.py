@@ -283,3 +283,22 @@ def test_a_weighted_balancer_weighs_every_call() -> None:
                            "nodes": nodes, "edges": [{"from": "api", "to": "a", "weight": 2},
                                                      {"from": "api", "to": "b"}]})
     assert "edges[1].weight" in dict(err.value.problems)
+
+
+# ── experiments ──────────────────────────────────────────────────────────────
+
+def test_replications_give_each_class_its_interval() -> None:
+    from sandbox.experiments import compare, replicate
+    from sandbox.experiments.figures import format_estimate, label
+    s = scenario({"api": service(10, workers=2, queue_limit=1000)}, rate_rps=150, duration_s=30)
+    rep = replicate(s, n=3, seed=1)
+    for key in ("class.checkout.p99_ms", "class.checkout.goodput", "class.checkout.burn_rate",
+                "class.browse.p99_ms"):
+        assert key in rep.figures
+    assert "class.browse.burn_rate" not in rep.figures  # no target, no burn rate
+    assert label("class.checkout.p99_ms", unit=True) == "checkout p99 ms"
+    assert format_estimate("class.checkout.goodput", rep.figures["class.checkout.goodput"]).startswith("99.")
+    # priority for checkout makes its p99 better, and browse's worse, on identical traffic
+    cmp_ = compare(s, {"nodes.api.discipline": "priority"}, n=3, seed=1)
+    assert cmp_.deltas["class.checkout.p99_ms"].diff.mean < 0
+    assert cmp_.deltas["class.browse.p99_ms"].diff.mean > 0

@@ -18,7 +18,7 @@ from typing import Any, Sequence, Unpack
 from ..intervals import CONFIDENCE, Estimate, json_safe, paired_estimate, plus_minus
 from ..scenario import Scenario, with_overrides
 from ..settings import show_value
-from .figures import FIGURES, format_estimate, label, seed_span, text_table
+from .figures import FIGURES, figure_of, format_estimate, label, seed_span, text_table
 from .replication import ReplicationResult
 from .runs import RunOptions, RunOptionsArgs, Task, choose_seeds, need_interval
 from .figures import estimates
@@ -129,9 +129,10 @@ def _mark(key: str, d: Delta) -> str:
     """better or worse for B when the difference is real; changed where neither direction is better."""
     if not d.significant:
         return ""
-    if key not in FIGURES:
+    figure = figure_of(key)
+    if figure is None:
         return "changed"
-    return "better" if (d.diff.mean < 0) == FIGURES[key].lower_is_better else "worse"
+    return "better" if (d.diff.mean < 0) == figure.lower_is_better else "worse"
 
 
 def variant(base: Scenario, changes: dict[str, Any]) -> Scenario:

@@ -14,7 +14,7 @@ from typing import Sequence
 from ..intervals import Estimate, estimate, low_to_high, plus_minus, share_estimate
 from .runs import RunSummary
 
-__all__ = ["Figure", "FIGURES", "estimates", "is_share", "label", "format_estimate", "interval_end", "seed_span",
+__all__ = ["Figure", "FIGURES", "CLASS_FIGURES", "figure_of", "estimates", "is_share", "label", "format_estimate", "interval_end", "seed_span",
            "text_table"]
 
 
@@ -37,7 +37,29 @@ FIGURES: dict[str, Figure] = {
     "cost_per_hour": Figure("cost", "$/h", True),
     "workers": Figure("workers", "", True),
 }
-"""The headline figures, in the order tables show them; ``utilization.<node>`` follow."""
+"""The headline figures, in the order tables show them; ``utilization.<node>`` and ``class.<name>.*`` follow."""
+
+CLASS_FIGURES: dict[str, Figure] = {
+    "p99_ms": Figure("p99", "ms", True),
+    "goodput": Figure("goodput", "share", False),
+    "burn_rate": Figure("burn rate", "", True),
+}
+"""Per request class, as ``class.<name>.<figure>`` (only when the workload has classes)."""
+
+
+def figure_of(key: str) -> Figure | None:
+    """How figure `key` is named and shown: a headline figure or a class's; None for utilization and others.
+
+    >>> figure_of("class.checkout.p99_ms").label, figure_of("utilization.db")
+    ('checkout p99', None)
+    """
+    if key in FIGURES:
+        return FIGURES[key]
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "class" and parts[2] in CLASS_FIGURES:
+        f = CLASS_FIGURES[parts[2]]
+        return Figure(f"{parts[1]} {f.label}", f.unit, f.lower_is_better)
+    return None
 
 
 
@@ -50,7 +72,8 @@ def estimates(runs: Sequence[RunSummary], confidence: float) -> dict[str, Estima
 
 def is_share(key: str) -> bool:
     """Figures that are shares in [0, 1] get intervals that stay in [0, 1]."""
-    return (FIGURES[key].unit == "share") if key in FIGURES else key.startswith("utilization.")
+    f = figure_of(key)
+    return (f.unit == "share") if f is not None else key.startswith("utilization.")
 
 
 def _ordered_keys(runs: Sequence[RunSummary]) -> list[str]:
@@ -65,8 +88,8 @@ def label(key: str, unit: bool = False) -> str:
     >>> label("latency_ms.p99", unit=True), label("utilization.db")
     ('p99 ms', 'utilization db')
     """
-    if key in FIGURES:
-        f = FIGURES[key]
+    f = figure_of(key)
+    if f is not None:
         suffix = {"share": " %", "": ""}.get(f.unit, f" {f.unit}") if unit else ""
         return f.label + suffix
     if key.startswith("utilization."):
@@ -95,7 +118,8 @@ def format_estimate(key: str, e: Estimate, signed: bool = False, unitless: bool 
     >>> format_estimate("failure_rate", share_estimate([0.0, 0.0, 0.08, 0.0, 0.0]))
     '1.6% (0.2 to 13.8%)'
     """
-    unit = FIGURES[key].unit if key in FIGURES else ("share" if key.startswith("utilization.") else "")
+    f = figure_of(key)
+    unit = f.unit if f is not None else ("share" if key.startswith("utilization.") else "")
     if unit == "share":
         if e.bounds is not None and not signed:  # lopsided near 0 or 1: shown as its ends
             return low_to_high(e.mean, e.low, e.high, 100, "" if unitless else "%")

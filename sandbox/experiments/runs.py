@@ -65,6 +65,11 @@ def summarise(results: "Results") -> RunSummary:
     for name, n in results.nodes.items():
         if n.capacity:
             figures[f"utilization.{name}"] = n.utilization
+    for name, c in getattr(results, "classes", {}).items():  # per class, when the workload has classes
+        figures[f"class.{name}.p99_ms"] = c.latency_ms.p99
+        figures[f"class.{name}.goodput"] = c.goodput
+        if c.error_budget.burn_rate is not None:
+            figures[f"class.{name}.burn_rate"] = c.error_budget.burn_rate
     return RunSummary(results.seed, {k: float(v) for k, v in figures.items()}, results.bottleneck.node,
                       results.engine.wall_s)
 
