@@ -22,7 +22,8 @@ from .errors import RunCancelled, SandboxError, ScenarioError, SimulationError
 from .experiments import RunOptions, compare, replicate, sweep
 from .findings import Finding
 from .graph import to_graph
-from .results import Bottleneck, Cause, Latency, NodeResult, Requests, Results, Trace
+from .classes import TrafficClass
+from .results import Bottleneck, Cause, ClassResult, ErrorBudget, Latency, NodeResult, Requests, Results, Trace
 from .scenario import Scenario, from_dict, json_schema, load, loads, with_overrides
 from .workload import Workload
 
@@ -31,5 +32,6 @@ __all__ = [
     "NodeResult", "Requests", "Results", "RunCancelled", "RunOptions", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "accuracy_text", "analyse", "from_dict", "json_schema", "load", "loads",
     "simulate", "to_dot", "to_graph", "with_overrides", "replicate", "compare", "sweep",
+    "ClassResult", "ErrorBudget", "TrafficClass",
 ]
 __version__ = "0.1.0"
