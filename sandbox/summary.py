@@ -207,7 +207,8 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
     traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency),
                     [Span(s.node, s.replica, _ms(s.arrive_s - r.t0), _ms(s.start_s - r.t0), _ms(s.end_s - r.t0),
                           s.outcome)
-                     for s in _in_call_order(r.spans or [])])
+                     for s in _in_call_order(r.spans or [])],
+                    run.mix.names[r.cls] if run.mix else None)
               for r, f, latency in run.traces]
     pts = run.series
     series = {"t_s": [p.t_s for p in pts], "throughput_rps": [p.completed / p.width_s for p in pts],

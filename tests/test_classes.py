@@ -302,3 +302,18 @@ def test_replications_give_each_class_its_interval() -> None:
     cmp_ = compare(s, {"nodes.api.discipline": "priority"}, n=3, seed=1)
     assert cmp_.deltas["class.checkout.p99_ms"].diff.mean < 0
     assert cmp_.deltas["class.browse.p99_ms"].diff.mean > 0
+
+
+def test_classes_through_a_queue_and_in_traces() -> None:
+    nodes = {"api": service(1, workers=4), "jobs": {"kind": "queue", "capacity": 50},
+             "worker": service(20, workers=2)}
+    edges = [{"from": "api", "to": "jobs"}, {"from": "jobs", "to": "worker"}]
+    r = sandbox.simulate(scenario(nodes, edges, rate_rps=130, duration_s=60), seed=11)  # worker: 100 rps at most
+    jobs = r.nodes["jobs"].classes
+    assert sum(c["arrived"] for c in jobs.values()) == r.nodes["jobs"].arrived
+    assert sum(c["rejected"] for c in jobs.values()) == r.nodes["jobs"].rejected > 0
+    assert sum(c["completed"] for c in jobs.values()) == r.nodes["jobs"].completed
+    # a queue is FIFO for every class: both classes' messages age in it, by about the same
+    ages = [jobs[c]["wait_ms"]["mean"] for c in ("browse", "checkout")]
+    assert min(ages) > 0.5 * max(ages) > 0
+    assert r.traces and all(t.request_class in ("browse", "checkout") for t in r.traces)
