@@ -31,6 +31,7 @@ from streamlit_flow.state import StreamlitFlowState
 from pydantic import ValidationError
 
 import sandbox
+from sandbox.classes import CLASS_NAME
 from sandbox.diagram import utilization_colour
 from sandbox.kinds import KINDS, Kind
 
@@ -112,6 +113,13 @@ def _flow_edge(index: int, edge: dict[str, Any]) -> StreamlitFlowEdge:
     when = edge.get("when", "always")
     if when != "always":
         parts.append(when if when in ("hit", "miss") else "?")
+    if edge.get("weight") is not None:
+        parts.append(f"weight {_number(edge['weight'])}")
+    classes = edge.get("classes")
+    if classes is not None:  # class names are words of a known shape, or shown as "?"
+        names = classes if isinstance(classes, list) else [classes]
+        parts.append(" + ".join(c if isinstance(c, str) and CLASS_NAME.match(c) else "?" for c in names[:4])
+                     + (" ..." if len(names) > 4 else "") + " only")
     if edge.get("latency_ms"):
         parts.append(f"{_number(edge['latency_ms'])} ms")
     if edge.get("retries"):
