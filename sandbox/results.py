@@ -168,6 +168,7 @@ class Trace:
     status: str
     latency_ms: float
     spans: list[Span]
+    request_class: str | None = None  # its class, when the workload has classes
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,8 @@ class Results:
             d.pop("classes")
             for node in d["nodes"].values():
                 node.pop("classes")
+            for trace in d.get("traces", []):
+                trace.pop("request_class")
         elif not series:
             for c in d["classes"].values():
                 c.pop("series")
