@@ -10,14 +10,12 @@ over a network delay, and (from a cache) only on a hit or a miss. A call may be
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterator, Literal
+from typing import Iterable, Iterator, Literal, Sequence
 
 from pydantic import Field, model_validator
 
 from .model import MAX_MS, MAX_S, Model
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .kinds.base import ScenarioView
 
 __all__ = ["RETRY_CAUSES", "Backoff", "CircuitBreaker", "Edge", "route_problems", "ROUTE_TOLERANCE", "Route", "ROUTE_HELP",
            "weight_problems"]
@@ -97,17 +95,19 @@ class Edge(Model):
         return self.probability >= 1.0 and self.when == "always" and self.classes is None and self.weight is None
 
 
-def route_problems(s: "ScenarioView", name: str, route: str | None) -> Iterator[tuple[str, str]]:
+def route_problems(all_edges: Sequence[Edge], class_names: Iterable[str], name: str,
+                   route: str | None) -> Iterator[tuple[str, str]]:
     """With ``route: one`` a node's calls are one choice: for each class (and, from a cache, on a hit and on a
-    miss) the probabilities of the calls it may take must sum to 1. Weights belong to load balancers."""
-    edges = [(i, e) for i, e in enumerate(s.edges) if e.source == name]
+    miss) the probabilities of the calls it may take must sum to 1. Weights belong to load balancers.
+    `all_edges` are the scenario's (their index is their place in the field path)."""
+    edges = [(i, e) for i, e in enumerate(all_edges) if e.source == name]
     for i, e in edges:
         if e.weight is not None:
             yield f"edges[{i}].weight", (f"a weight splits a load balancer's calls; {name} is not a load balancer "
                                          "(give it route: one and use probabilities)")
     if route != "one":
         return
-    classes: list[str | None] = list(s.workload.classes or {}) or [None]
+    classes: list[str | None] = list(class_names) or [None]
     for cls in classes:
         for branch in ("hit", "miss"):
             taken = [(i, e) for i, e in edges if (e.classes is None or cls in e.classes)
@@ -122,9 +122,9 @@ def route_problems(s: "ScenarioView", name: str, route: str | None) -> Iterator[
                 return
 
 
-def weight_problems(s: "ScenarioView", name: str) -> Iterator[tuple[str, str]]:
+def weight_problems(all_edges: Sequence[Edge], name: str) -> Iterator[tuple[str, str]]:
     """A load balancer's weights: on all of its calls or none, with the probabilities left at 1."""
-    edges = [(i, e) for i, e in enumerate(s.edges) if e.source == name]
+    edges = [(i, e) for i, e in enumerate(all_edges) if e.source == name]
     weighted = [i for i, e in edges if e.weight is not None]
     if not weighted:
         return

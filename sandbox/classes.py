@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 from pydantic import Field
 
@@ -33,7 +33,7 @@ from .messages import shown
 from .model import MAX_MS, Model
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .kinds.base import ScenarioView
+    from .calls import Edge
 
 __all__ = ["TrafficClass", "ClassMix", "class_problems", "MAX_CLASSES", "SHARE_TOLERANCE", "CLASS_NAME",
            "DEFAULT_CLASS"]
@@ -94,9 +94,10 @@ class ClassMix:
         return counts
 
 
-def class_problems(s: "ScenarioView") -> Iterator[tuple[str, str]]:
-    """Every reference to a class must name one; priority needs classes; class-only fields need classes."""
-    classes = s.workload.classes or {}
+def class_problems(classes: Mapping[str, TrafficClass], edges: "Sequence[Edge]",
+                   nodes: Mapping[str, object]) -> Iterator[tuple[str, str]]:
+    """Every reference to a class must name one; priority needs classes; class-only fields need classes.
+    `classes` are the workload's (empty: none), `edges` and `nodes` the scenario's."""
     if classes:
         total = math.fsum(c.share for c in classes.values())
         if abs(total - 1.0) > SHARE_TOLERANCE:
@@ -107,11 +108,11 @@ def class_problems(s: "ScenarioView") -> Iterator[tuple[str, str]]:
     def unknown(path: str, name: str) -> tuple[str, str]:
         return path, f"{shown(name)} is not a class of the workload (classes: {known})"
 
-    for i, e in enumerate(s.edges):
+    for i, e in enumerate(edges):
         for name in e.classes or ():
             if name not in classes:
                 yield unknown(f"edges[{i}].classes", name)
-    for node_name, node in s.nodes.items():
+    for node_name, node in nodes.items():
         for field in ("service_time_by_class", "bulkheads"):
             for name in getattr(node, field, None) or {}:
                 if name not in classes:

@@ -147,7 +147,7 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
                             "may join the same two nodes")
     for name, node in s.nodes.items():
         yield from KINDS[node.kind].problems(s, name, node)
-    yield from class_problems(s)
+    yield from class_problems(s.workload.classes or {}, s.edges, s.nodes)
     processes = (s.workload.users or 0) + sum(KINDS[node.kind].processes(s, name, node)
                                               for name, node in s.nodes.items())
     if processes > MAX_PROCESSES:

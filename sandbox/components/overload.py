@@ -24,17 +24,39 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
-from simpy import Event, Timeout
+from simpy import Environment, Event, Timeout
 
-from .base import ClassNodeStats, Failure, Request, Serve, Span
+from .base import ClassNodeStats, Failure, NodeStats, OutEdge, Request, Serve, Span
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Draw
-    from .station import Station
 
-__all__ = ["Pool", "ClassReplica", "Overload", "serve_classes"]
+__all__ = ["Pool", "ClassReplica", "Overload", "ClassStation", "serve_classes", "replicas_for"]
+
+
+class ClassStation(Protocol):
+    """What serving by class reads of its station (a :class:`~sandbox.components.station.Station`, which
+    imports this module: the protocol keeps the import one way)."""
+    env: Environment
+    name: str
+    stats: NodeStats
+    overload: Any
+    class_stats: list[ClassNodeStats] | None
+    workers: int
+    queue_limit: int | None
+    down: bool
+    slow: float
+    error_p: float
+    draw_error: "Draw"
+    down_failure: Failure
+    error_failure: Failure
+    queue_full: Failure
+
+    def calls_after_service(self, request: Request) -> list[OutEdge]: ...
+
+    def call_edges(self, request: Request, edges: list[OutEdge]) -> Serve: ...
 
 
 class Pool:
@@ -101,7 +123,7 @@ class Overload:
                                "expired")
 
 
-def _release(station: "Station", replica: ClassReplica, pool: Pool, now: float) -> None:
+def _release(station: ClassStation, replica: ClassReplica, pool: Pool, now: float) -> None:
     """A call finished with a worker of `pool`: hand it to the next call in line that is still wanted."""
     ov: Overload = station.overload
     stats = station.stats
@@ -125,7 +147,7 @@ def _release(station: "Station", replica: ClassReplica, pool: Pool, now: float) 
     stats.busy -= 1
 
 
-def serve_classes(station: "Station", request: Request, replica: ClassReplica) -> Serve:
+def serve_classes(station: ClassStation, request: Request, replica: ClassReplica) -> Serve:
     """One call to a class-aware station (the same steps as :meth:`Station.serve`, by class and by pool)."""
     env = station.env
     stats = station.stats
@@ -214,7 +236,7 @@ def serve_classes(station: "Station", request: Request, replica: ClassReplica) -
     return failure
 
 
-def replicas_for(station: "Station", count: int, start: int = 0) -> list[Any]:
+def replicas_for(station: ClassStation, count: int, start: int = 0) -> list[Any]:
     """`count` class-aware replicas for `station`, numbered from `start`."""
     ov: Overload = station.overload
     return [ClassReplica(start + i, station.workers, station.queue_limit, ov.bulkheads) for i in range(count)]

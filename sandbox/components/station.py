@@ -22,6 +22,7 @@ from simpy import Environment, Event, Timeout
 
 from ..randomness import Draw
 from .base import ClassNodeStats, Component, Failure, OutEdge, Request, Serve, Span
+from .overload import replicas_for, serve_classes
 
 __all__ = ["Replica", "Station", "Cache"]
 
@@ -71,7 +72,6 @@ class Station(Component):
 
     def use_classes(self, overload: Any, class_stats: list[ClassNodeStats]) -> None:
         """Serve by class (priority lines, bulkheads, shedding, expiry): see :mod:`sandbox.components.overload`."""
-        from .overload import replicas_for, serve_classes
         self.overload = overload
         self.class_stats = class_stats
         self.replicas[:] = replicas_for(self, len(self.replicas))  # the same list: pickers hold it
@@ -86,7 +86,6 @@ class Station(Component):
     def add_replica(self) -> None:
         """A new replica starts serving (after its cold start)."""
         if self.overload is not None:
-            from .overload import replicas_for
             self.replicas.extend(replicas_for(self, 1, self.next_index))
         else:
             self.replicas.append(Replica(self.next_index, self.workers, self.queue_limit))

@@ -48,7 +48,7 @@ class LoadBalancerKind(Kind[LoadBalancerNode]):
     def problems(self, s: ScenarioView, name: str, node: LoadBalancerNode) -> Iterator[Problem]:
         if not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a load balancer needs at least one outgoing edge to balance over"
-        yield from weight_problems(s, name)
+        yield from weight_problems(s.edges, name)
 
     def compile(self, build: Build, name: str, node: LoadBalancerNode) -> LoadBalancer:
         return LoadBalancer(build.env, name, self.name, node.policy,

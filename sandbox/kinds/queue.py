@@ -68,7 +68,7 @@ class QueueKind(Kind[QueueNode]):
     )
 
     def problems(self, s: ScenarioView, name: str, node: QueueNode) -> Iterator[Problem]:
-        yield from route_problems(s, name, node.route)
+        yield from route_problems(s.edges, s.workload.classes or (), name, node.route)
         count = consumers(s, name)
         if node.consumers is None and count > MAX_PROCESSES:
             yield f"nodes.{name}.consumers", (f"by default {name} starts one consumer per worker of the nodes it "

@@ -49,7 +49,7 @@ class RateLimiterKind(Kind[RateLimiterNode]):
     )
 
     def problems(self, s: ScenarioView, name: str, node: RateLimiterNode) -> Iterator[Problem]:
-        yield from route_problems(s, name, node.route)
+        yield from route_problems(s.edges, s.workload.classes or (), name, node.route)
         if not any(e.source == name for e in s.edges):
             yield f"nodes.{name}", "a rate limiter needs an outgoing edge to the node it protects"
 

@@ -84,10 +84,10 @@ class StationKind(Kind[St]):
 
     has_workers = True
     form: ClassVar[tuple[tuple[FormField, ...], ...]] = STATION_FORM
-    yaml_only: ClassVar[tuple[str, ...]] = ("failures",)
+    yaml_only: ClassVar[tuple[str, ...]] = ("failures", "service_time_by_class")
 
     def problems(self, s: ScenarioView, name: str, node: St) -> Iterator[Problem]:
-        yield from route_problems(s, name, node.route)
+        yield from route_problems(s.edges, s.workload.classes or (), name, node.route)
         if node.bulkheads and sum(node.bulkheads.values()) >= node.workers:
             yield (f"nodes.{name}.bulkheads", f"the bulkheads hold {sum(node.bulkheads.values())} of the "
                                               f"{node.workers} workers per replica; they must leave at least 1 "
@@ -163,4 +163,10 @@ class StationKind(Kind[St]):
 
     def summary(self, node: St) -> str:
         workers = f"{node.workers} worker" + ("" if node.workers == 1 else "s")
-        return f"{node.replicas} × {workers}" if node.replicas > 1 else workers
+        size = f"{node.replicas} × {workers}" if node.replicas > 1 else workers
+        extras = [f"{n} for {c}" for c, n in (node.bulkheads or {}).items()]
+        if node.discipline == "priority":
+            extras.append("by priority")
+        if node.shed is not None:
+            extras.append(f"sheds over {node.shed.queue_over}")
+        return f"{size} ({', '.join(extras)})" if extras else size
