@@ -22,6 +22,12 @@
    form, else the open network at the rate where users = rate x (think + R).
 6. **Saturation.** The entry rate at which the first node is offered 100% of
    what it can serve, by bisection.
+7. **Request classes.** The traffic equations per class (calls open to a class,
+   its own service times); a FIFO station serves the mixture of its classes'
+   holds (Pollaczek-Khinchine on it is exact for one worker), each class waiting
+   the shared wait; ``discipline: priority`` waits by Cobham's formula and its
+   M/M/c extension (:mod:`sandbox.priority_queueing`); a bulkhead is a station of
+   its own. A class's latency is its response at the entry.
 
 Every estimate says how far to trust it: ``accuracy`` is ``exact`` (the formula
 is exact for the model the simulation runs), ``approximate`` (within the stated
@@ -45,12 +51,12 @@ models (retries and timeouts, faults, autoscaling, a varying load).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import replace
 
 import networkx as nx
 
 from .closed_network import closed_by_mva, closed_loop_rate
-from .estimates import METHODS, Analysis, Method, NodeEstimate, accuracy_text
+from .estimates import METHODS, Analysis, ClassEstimate, ClassNodeEstimate, Method, NodeEstimate, accuracy_text
 from .findings import Finding
 from .graph import certain_dependencies, reachable, to_graph
 from .kinds import kind_of
@@ -59,12 +65,13 @@ from .open_network import evaluate
 from .queueing import erlang_b, erlang_c, mmc_wait
 from .scenario import Scenario
 
-__all__ = ["NodeEstimate", "Analysis", "Method", "METHODS", "accuracy_text", "analyse", "erlang_b", "erlang_c",
-           "mmc_wait", "visits", "static_cost"]
+__all__ = ["NodeEstimate", "ClassNodeEstimate", "ClassEstimate", "Analysis", "Method", "METHODS", "accuracy_text",
+           "analyse", "erlang_b", "erlang_c", "mmc_wait", "visits", "static_cost"]
 
 
 def visits(s: Scenario) -> dict[str, float]:
-    """Expected calls of each node per request entering the system (the traffic equations)."""
+    """Expected calls of each node per request entering the system (the traffic equations; with classes,
+    each class's visits weighted by its share)."""
     return visits_with_limits(s)
 
 
@@ -88,24 +95,51 @@ def analyse(scenario: Scenario, rate_rps: float | None = None) -> Analysis:
     if nodes is None:
         nodes = evaluate(s, rate_rps, design=d)
         if w.users is not None and rate_rps is not None:
-            approx = METHODS["closed loop as open network"]
-            nodes = {n: NodeEstimate(**{**asdict(e), "accuracy": "approximate" if e.accuracy != "none" else "none",
-                                        "utilization_band": max(e.utilization_band, approx.utilization_band),
-                                        "wait_band": max(e.wait_band, approx.wait_band)})
-                     for n, e in nodes.items()}
+            nodes = {n: _as_closed_loop(e) for n, e in nodes.items()}
     entry = nodes[w.entry]
     if latency is None:
         latency = entry.predicted_response_ms
     accuracy, band = _latency_accuracy(s, d, nodes, closed_exact)
     findings = _findings(s, nodes, saturation, first, rate_rps)
     scope = [f"{n}: {reason}" for n, reason in d.scope.items()]
-    return Analysis(rate_rps, nodes, saturation, first, latency, static_cost(s), findings, accuracy, band, scope)
+    scope += [f"{n}: {e.reason}" for n, e in nodes.items() if e.accuracy == "none" and n not in d.scope]
+    classes = _class_estimates(s, d, nodes, rate_rps, latency, closed_exact)
+    return Analysis(rate_rps, nodes, saturation, first, latency, static_cost(s), findings, accuracy, band, scope,
+                    classes)
 
 
-def _latency_accuracy(s: Scenario, d: Design, nodes: dict[str, NodeEstimate], closed_exact: bool) -> tuple[str, float]:
-    """The latency is as exact as the least exact estimate it adds up, and as far off as the worst band."""
-    seen = _waited_on(d)
-    reached = [nodes[n] for n in seen if nodes[n].visits > 0]
+def _as_closed_loop(e: NodeEstimate) -> NodeEstimate:
+    """An estimate of the open network standing in for a closed loop: approximate, within the wider band."""
+    approx = METHODS["closed loop as open network"]
+    accuracy = "approximate" if e.accuracy != "none" else "none"
+    wait_band = max(e.wait_band, approx.wait_band)
+    return replace(e, accuracy=accuracy, utilization_band=max(e.utilization_band, approx.utilization_band),
+                   wait_band=wait_band, classes={k: replace(c, accuracy="approximate" if c.accuracy != "none" else
+                                                            "none", wait_band=max(c.wait_band, approx.wait_band))
+                                                 for k, c in e.classes.items()})
+
+
+def _class_estimates(s: Scenario, d: Design, nodes: dict[str, NodeEstimate], rate: float, latency: float,
+                     closed_exact: bool) -> dict[str, ClassEstimate]:
+    """Each class end to end: its rate, its response at the entry, how far to trust it (the nodes it waits on)."""
+    entry = nodes[s.workload.entry]
+    out = {}
+    for k in d.classes:
+        at_entry = entry.classes.get(k)
+        mine = latency if closed_exact or at_entry is None else at_entry.predicted_response_ms
+        estimates = {n: e.classes[k] for n, e in nodes.items() if k in e.classes}
+        accuracy, band = _latency_accuracy(s, d, nodes, closed_exact, k, estimates)
+        out[k] = ClassEstimate(d.shares[k], rate * d.shares[k], mine, accuracy, band)
+    return out
+
+
+def _latency_accuracy(s: Scenario, d: Design, nodes: dict[str, NodeEstimate], closed_exact: bool,
+                      cls: str | None = None, by_class: dict[str, ClassNodeEstimate] | None = None) -> tuple[str, float]:
+    """The latency (of class `cls`, else of every request) is as exact as the least exact estimate it adds up,
+    and as far off as the worst band."""
+    seen = _waited_on(d, cls)
+    figures: dict[str, NodeEstimate | ClassNodeEstimate] = {**nodes, **(by_class or {})}
+    reached = [figures[n] for n in seen if figures[n].visits > 0]
     if any(e.accuracy == "none" for e in reached):
         return "none", 0.0
     fork = [n for n in seen if d.parallel(n) and d.out[n]]
@@ -117,8 +151,9 @@ def _latency_accuracy(s: Scenario, d: Design, nodes: dict[str, NodeEstimate], cl
     return ("exact" if exact else "approximate"), band
 
 
-def _waited_on(d: Design) -> set[str]:
-    """The nodes a request waits for: from the entry along calls, not past a queue (its work is later)."""
+def _waited_on(d: Design, cls: str | None = None) -> set[str]:
+    """The nodes a request (of class `cls`) waits for: from the entry along calls, not past a queue (its work
+    is later)."""
     seen, todo = set(), [d.s.workload.entry]
     while todo:
         n = todo.pop()
@@ -126,7 +161,7 @@ def _waited_on(d: Design) -> set[str]:
             continue
         seen.add(n)
         if not d.kind(n).asynchronous:
-            todo.extend(e.target for e, f in d.out[n] if f > 0)
+            todo.extend(e.target for e, f in (d.out[n] if cls is None else d.class_out[cls][n]) if f > 0)
     return seen
 
 

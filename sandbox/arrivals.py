@@ -4,21 +4,25 @@ Open arrivals come at ``rate_rps`` whatever the system does: ``poisson`` draws
 exponential gaps, ``constant`` spaces them evenly. A ``profile`` makes the rate
 vary over time; Poisson arrivals then use thinning (draw at the peak rate,
 keep each with probability rate(t) / peak), which gives an exact
-non-homogeneous Poisson process. Closed-loop ``users`` each send a request,
-wait for its answer, think for an exponential time, and send again, so the
-load falls when the system slows down.
+non-homogeneous Poisson process. ``mmpp`` arrivals are Poisson at the rate of
+a hidden state that switches after exponential sojourns (drawn from a stream of
+their own, so the gaps keep the "arrivals" stream); ``replay`` makes one
+request at each listed time. Closed-loop ``users`` each send a request, wait
+for its answer, think for an exponential time, and send again, so the load
+falls when the system slows down.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Generator
 
 from simpy import Environment, Timeout
 
 from .randomness import Streams
-from .workload import Workload
+from .workload import Mmpp, Replay, Workload
 
-__all__ = ["open_arrivals", "closed_loop_user"]
+__all__ = ["open_arrivals", "mmpp_arrivals", "replayed_arrivals", "closed_loop_user"]
 
 _IDLE_STEP_S = 0.01   # how often constant arrivals look again while the rate is zero
 _MIN_CYCLE_S = 1e-6   # the shortest request-think cycle of a closed-loop user
@@ -31,6 +35,12 @@ def open_arrivals(env: Environment, workload: Workload, streams: Streams, start:
     """Arrivals until duration_s, calling `start(now)` for each."""
     end = workload.duration_s
     profile = workload.profile
+    if isinstance(workload.arrival, Mmpp):
+        yield from mmpp_arrivals(env, workload.arrival, end, streams, start)
+        return
+    if isinstance(workload.arrival, Replay):
+        yield from replayed_arrivals(env, workload.arrival, end, start)
+        return
     if workload.arrival == "constant":
         while True:
             rate = workload.rate_at(env.now)
@@ -62,6 +72,42 @@ def open_arrivals(env: Environment, workload: Workload, streams: Streams, start:
         yield Timeout(env, dt)
         if keep() * peak < rate_at(env.now):
             start(env.now)
+
+
+def mmpp_arrivals(env: Environment, mmpp: Mmpp, end: float, streams: Streams, start: Start) -> Generator:
+    """Poisson arrivals at the current state's rate; the state switches after exponential sojourns."""
+    unit_gap = streams.sampler("arrivals", "exponential", 1.0)              # scaled by each state's rate
+    sojourn = streams.sampler("arrivals:mmpp:state", "exponential", 1.0)   # scaled by each state's mean
+    state = 0 if streams.generator("arrivals:mmpp:start").random() < mmpp.shares()[0] else 1
+    rates, means = mmpp.rates_rps, mmpp.mean_sojourn_s
+    t = env.now
+    left = sojourn() * means[state]   # time left in the current state
+    while True:
+        rate = rates[state]
+        gap = unit_gap() / rate if rate > 0 else math.inf
+        if gap >= left:  # the state ends first; gaps are memoryless, so the next one starts afresh there
+            t += left
+            if t >= end:
+                return
+            state = 1 - state
+            left = sojourn() * means[state]
+            continue
+        t += gap
+        left -= gap
+        if t >= end:
+            return
+        yield Timeout(env, max(0.0, t - env.now))
+        start(env.now)
+
+
+def replayed_arrivals(env: Environment, replay: Replay, end: float, start: Start) -> Generator:
+    """One request at each listed time before `end` (the list is sorted)."""
+    for t in replay.times_s:
+        if t >= end:
+            return
+        if t > env.now:
+            yield Timeout(env, t - env.now)
+        start(env.now)
 
 
 def closed_loop_user(env: Environment, workload: Workload, think: Callable[[], float],

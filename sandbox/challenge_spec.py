@@ -3,6 +3,11 @@
 Objectives (``METRIC OP NUMBER`` over the JSON results), constraints on what a
 player may change, predictions, hints and a reference solution. The grader that
 uses them is :mod:`sandbox.challenges`.
+
+A metric may name one request class of the workload by its path in the results
+(``classes.checkout.latency_ms.p99``, ``classes.browse.error_budget.burn_rate``,
+``classes.browse.requests.rejected / classes.browse.requests.arrived``), so a
+challenge can hold each class to its own SLO and error budget.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ __all__ = ["METRIC_ROOTS", "parse_metric", "Objective", "Constraints", "Predicti
 _METRIC = re.compile(r"^\s*([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*(?:/\s*([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*)?$")
 _OBJECTIVE = re.compile(r"^(.+?)\s*(<=|>=|<|>)\s*(\S+)\s*$")
 METRIC_ROOTS = ("latency_ms", "goodput", "throughput_rps", "cost_per_hour", "cost_per_million", "requests",
-                "nodes", "edges")
+                "nodes", "edges", "classes")
 
 
 def parse_metric(text: str) -> tuple[str, str | None]:
@@ -29,6 +34,8 @@ def parse_metric(text: str) -> tuple[str, str | None]:
 
     >>> parse_metric("requests.rejected / requests.arrived")
     ('requests.rejected', 'requests.arrived')
+    >>> parse_metric("classes.checkout.latency_ms.p99")
+    ('classes.checkout.latency_ms.p99', None)
     """
     m = _METRIC.match(text)
     if not m:

@@ -233,12 +233,20 @@ def _lookup(d: Any, path: str) -> float:
         elif isinstance(cursor, dict) and part in cursor:
             cursor = cursor[part]
         else:
-            raise KeyError(f"{path}: the results have no {part!r} here")
+            raise KeyError(f"{path}: the results have no {part!r} here{_there(cursor)}")
     if cursor is None:
         return math.inf
     if not isinstance(cursor, (int, float)) or isinstance(cursor, bool):
         raise KeyError(f"{path}: not a number")
     return float(cursor)
+
+
+def _there(cursor: Any) -> str:
+    """What a results mapping does hold, for a message about a name it does not (the first 12 keys)."""
+    if not isinstance(cursor, dict) or not cursor:
+        return ""
+    keys = list(cursor)
+    return f" (it has {', '.join(map(str, keys[:12]))}{', ...' if len(keys) > 12 else ''})"
 
 
 def _design_value(s: Scenario, path: str) -> float:
@@ -300,12 +308,21 @@ def _check(o: Objective, dicts: list[dict[str, Any]], results: list[Results]) ->
         cause = (f"{o.metric} was {_fmt(worst)} at worst ({_fmt(mean)} on average), "
                  f"against {o.op} {o.target:g}, {runs}")
         r = results[[_OPS[o.op](v, o.target) for v in values].index(False)]
-        cause += f". Why: {r.bottleneck.why}."
-        if r.causes:
-            top = r.causes[0]
-            cause += f" Most failed requests were {top.status} at {top.node}: {top.reason} ({top.share:.1%} of requests)."
+        cause += f". Why: {r.bottleneck.why.rstrip('.')}."
+        cls = _class_named(o.metric, r)
+        causes, whose = (r.classes[cls].causes, f"{cls} requests") if cls else (r.causes, "requests")
+        if causes:
+            top = causes[0]
+            cause += (f" Most failed {whose} were {top.status} at {top.node}: {top.reason} "
+                      f"({top.share:.1%} of {whose}).")
     per_run: list[float | None] = [*values]
     return ObjectiveResult(o.text(), o.label, mean, worst, per_run, all(ok), cause)
+
+
+def _class_named(metric: str, r: Results) -> str | None:
+    """The request class a metric is about (``classes.NAME...`` on top), when the run has it."""
+    parts = parse_metric(metric)[0].split(".")
+    return parts[1] if parts[0] == "classes" and len(parts) > 1 and parts[1] in r.classes else None
 
 
 def _fmt(x: float) -> str:

@@ -3,13 +3,16 @@
 :func:`closed_by_mva` builds the closed network (stations with their demands, a
 delay for think time and the network) when it is product form, or close to it,
 and gives the estimates; otherwise :func:`closed_loop_rate` finds the rate at
-which users = rate x (think + response) in the open network.
+which users = rate x (think + response) in the open network. Users of request
+classes that every node treats alike are one population (each class then has
+the same figures); where nodes treat them differently, each class cycles at its
+own rate, which neither models (it is out of the analysis' scope).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import replace
 
 from .closed_queueing import Station, mva
 from .estimates import METHODS, NodeEstimate
@@ -79,12 +82,14 @@ def closed_by_mva(s: Scenario, d: Design) -> tuple[float, dict[str, NodeEstimate
         hold = own + sum(f * (2 * e.latency_ms + response(e.target)) for e, f in d.out[n])
         wait = max(0.0, per_visit - hold)
         util = rate * v[n] * hold / 1000.0 / est.capacity
-        out[n] = NodeEstimate(**{**asdict(est), "hold_ms": hold, "predicted_utilization": util,
-                                 "offered_utilization": util,
-                                 "predicted_wait_ms": wait, "predicted_response_ms": hold + wait,
-                                 "predicted_rejected": 0.0, "accuracy": "exact" if exact else "approximate",
-                                 "method": method.name, "utilization_band": method.utilization_band,
-                                 "wait_band": method.wait_band})
+        accuracy = "exact" if exact else "approximate"
+        out[n] = replace(est, hold_ms=hold, predicted_utilization=util, offered_utilization=util,
+                         predicted_wait_ms=wait, predicted_response_ms=hold + wait, predicted_rejected=0.0,
+                         accuracy=accuracy, method=method.name, utilization_band=method.utilization_band,
+                         wait_band=method.wait_band,
+                         classes={k: replace(c, hold_ms=hold, predicted_wait_ms=wait, predicted_response_ms=hold + wait,
+                                             accuracy=accuracy, method=method.name, wait_band=method.wait_band)
+                                  for k, c in est.classes.items()})   # every class alike (else out of scope)
     return rate, out, closed.response * 1000.0 + network, exact
 
 

@@ -10,10 +10,11 @@ reason when the workload is one the steady-state theory leaves out.
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from .analysis import Analysis
+from .analysis import Analysis, ClassNodeEstimate, NodeEstimate
 from .kinds import KINDS
-from .results import Bottleneck, ClassResult, Comparison, NodeResult
+from .results import Bottleneck, ClassComparison, ClassResult, Comparison, ComparisonByClass, NodeResult
 
 __all__ = ["find_bottleneck", "compare_with_theory", "class_sentence"]
 
@@ -47,11 +48,13 @@ def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, reques
     if top.peak_utilization >= 0.9 and top.peak_utilization - top.utilization >= 0.15:
         parts[0] += f" on average and {top.peak_utilization:.0%} at the peak (around t={top.peak_at_s:.0f} s)"
     wait = top.wait_ms["mean"]
+    waiting_share = 0.0   # of a request's time, spent waiting here
     if wait >= 0.05:
         share = ""
         if latency_mean_ms > 0 and not _asynchronous(top.kind):
             per_request = wait * top.arrived / max(1, requests_arrived)  # wait x visits per request
-            share = f", {min(1.0, per_request / latency_mean_ms):.0%} of their time"
+            waiting_share = min(1.0, per_request / latency_mean_ms)
+            share = f", {waiting_share:.0%} of their time"
         noun = "messages wait" if _asynchronous(top.kind) else "requests wait"
         parts.append(f"{noun} {_duration(wait)} there{share}")
     for q in (callers or {}).get(top.name, []):
@@ -74,7 +77,8 @@ def find_bottleneck(nodes: dict[str, NodeResult], latency_mean_ms: float, reques
                      "their callers had already timed out")
     if top.downstream_share >= 0.5:
         parts.append(f"its workers spend {top.downstream_share:.0%} of their busy time waiting on calls downstream")
-    if top.peak_utilization < 0.5 and not top.rejected:
+    # (a node can wait while mostly idle: its bulkhead's few workers are the busy ones)
+    if top.peak_utilization < 0.5 and not top.rejected and waiting_share < 0.25:
         parts.append("no node is near saturation, so latency is mostly service time")
     return Bottleneck(top.name, "; ".join(parts))
 
@@ -98,7 +102,9 @@ def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis, contex
     plus the simulation's own statistical error (from the run length and the load). A node outside
     what the analysis models is not compared (``agrees`` None), and the reason is the note.
     `context` is appended to each disagreement: what in the workload the steady-state theory
-    leaves out (a closed loop analysed as an open network).
+    leaves out (a closed loop analysed as an open network). With request classes each class is
+    compared too (its share of the node's calls, its wait; a :class:`ComparisonByClass`), and a
+    class that disagrees makes its node disagree.
     """
     out = []
     for name, sim in nodes.items():
@@ -109,8 +115,10 @@ def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis, contex
         pw = est.predicted_wait_ms if math.isfinite(est.predicted_wait_ms) else None
         sw = sim.wait_ms["mean"]
         pr, sr = est.predicted_rejected, sim.rejected / max(1, sim.arrived)
+        classes = _compare_classes(sim, est) if est.classes and sim.classes else None
         if est.accuracy == "none":
-            out.append(Comparison(name, pu, su, pw, sw, None, f"not modelled: {est.reason}", pr, sr, "none"))
+            out.append(_comparison(classes, name, pu, su, pw, sw, None, f"not modelled: {est.reason}", pr, sr,
+                                   "none"))
             continue
         n = max(1, sim.completed)
         notes = []
@@ -120,24 +128,76 @@ def compare_with_theory(nodes: dict[str, NodeResult], analysis: Analysis, contex
         elif not math.isfinite(pu):
             notes.append(f"utilization {su:.0%} simulated vs >999% predicted")
         if pw is None:
-            if su >= 0.95:  # saturated in both: the backlog builds in its queue or upstream
-                out.append(Comparison(name, pu, su, pw, sw, True, "saturated, as theory predicts", pr, sr,
-                                      est.accuracy))
+            if su >= 0.95 and not _class_notes(classes):  # saturated in both: the backlog builds in its queue or upstream
+                out.append(_comparison(classes, name, pu, su, pw, sw, True, "saturated, as theory predicts", pr, sr,
+                                       est.accuracy))
                 continue
             notes.append("theory says this node is saturated, so its wait grows without bound")
         else:
-            wait_tol = (est.wait_band + _wait_allowance(su, n)) * pw + 0.5
+            wait_tol = (est.wait_band + _wait_allowance(_load(su, est), n)) * pw + 0.5
             if abs(sw - pw) > wait_tol:
                 notes.append(f"wait {sw:.1f} ms simulated vs {pw:.1f} ms predicted")
         reject_tol = est.utilization_band * pr + 0.002 + 1.96 * math.sqrt(max(pr * (1 - pr), 0.0) / n) \
             / (1 - min(su, 0.99)) ** 0.5
         if abs(sr - pr) > reject_tol:
             notes.append(f"{sr:.1%} of calls turned away simulated vs {pr:.1%} predicted")
+        notes += _class_notes(classes)
         if notes and context:
             notes.append(context)
-        out.append(Comparison(name, pu, su, pw, sw, not notes, "; ".join(notes) if notes else "agrees", pr, sr,
-                              est.accuracy))
+        out.append(_comparison(classes, name, pu, su, pw, sw, not notes, "; ".join(notes) if notes else "agrees", pr,
+                               sr, est.accuracy))
     return out
+
+
+def _load(simulated: float, est: NodeEstimate) -> float:
+    """The load a node's simulated wait is as noisy as: its own, or its busiest pool's (a bulkhead)."""
+    return max([simulated] + [c.utilization for c in est.classes.values()])
+
+
+def _comparison(classes: dict[str, ClassComparison] | None, node: str, pu: float, su: float, pw: float | None,
+                sw: float, agrees: bool | None, note: str, pr: float, sr: float, accuracy: str) -> Comparison:
+    """A node's comparison, with its classes' where the workload has them."""
+    if classes is None:
+        return Comparison(node, pu, su, pw, sw, agrees, note, pr, sr, accuracy)
+    return ComparisonByClass(node, pu, su, pw, sw, agrees, note, pr, sr, accuracy, classes)
+
+
+def _class_notes(classes: dict[str, ClassComparison] | None) -> list[str]:
+    """The disagreements of a node's classes, each named by its class."""
+    return [f"{k}: {c.note}" for k, c in (classes or {}).items() if c.agrees is False]
+
+
+def _compare_classes(sim: NodeResult, est: NodeEstimate) -> dict[str, ClassComparison]:
+    """Per class at one node: its share of the node's calls and its mean wait, theory beside simulation, by the
+    node's rules (the estimate's band plus the run's statistical error; a share within binomial noise)."""
+    out = {}
+    for k, c in est.classes.items():
+        figures = sim.classes.get(k)
+        if figures is not None:
+            out[k] = _compare_class(sim, est, c, figures)
+    return out
+
+
+def _compare_class(sim: NodeResult, est: NodeEstimate, c: ClassNodeEstimate, figures: dict[str, Any]) -> ClassComparison:
+    ps = c.offered_rps / est.offered_rps if est.offered_rps > 0 else 0.0
+    ss = figures["arrived"] / sim.arrived if sim.arrived else 0.0
+    pw = c.predicted_wait_ms if math.isfinite(c.predicted_wait_ms) else None
+    sw = float(figures["wait_ms"]["mean"])
+    if c.accuracy == "none" or est.accuracy == "none":
+        return ClassComparison(ps, ss, pw, sw, None, f"not modelled: {est.reason}", "none")
+    notes = []
+    share_tol = 0.01 + 1.96 * math.sqrt(ps * (1 - ps) / max(1, sim.arrived))
+    if abs(ss - ps) > share_tol:
+        notes.append(f"{ss:.1%} of the calls simulated vs {ps:.1%} predicted")
+    n = int(figures["completed"])
+    if pw is None:
+        if sim.utilization < 0.95:
+            notes.append("theory says its line grows without bound")
+    elif n or c.offered_rps > 0:
+        tol = (c.wait_band + _wait_allowance(max(sim.utilization, c.utilization), max(1, n))) * pw + 0.5
+        if abs(sw - pw) > tol:
+            notes.append(f"wait {sw:.1f} ms simulated vs {pw:.1f} ms predicted")
+    return ClassComparison(ps, ss, pw, sw, not notes, "; ".join(notes) if notes else "agrees", c.accuracy)
 
 
 def class_sentence(classes: dict[str, ClassResult]) -> str:

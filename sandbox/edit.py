@@ -30,13 +30,15 @@ from typing import Any
 import yaml
 
 from . import yamlio
+from .classes import CLASS_NAME
 from .errors import ScenarioError
 from .kinds import KINDS
 from .scenario import Scenario, from_dict
 
 __all__ = ["PALETTE", "PATTERNS", "empty_design", "add_node", "remove_node", "rename_node", "add_edge",
            "remove_edge", "set_field", "set_service_time_dist", "problems", "validate", "auto_layout", "place_new",
-           "with_load", "to_yaml", "parse_yaml", "challenge_design", "unique_name", "NAME_RULE"]
+           "with_load", "to_yaml", "parse_yaml", "challenge_design", "unique_name", "NAME_RULE", "class_names",
+           "add_class", "remove_class", "rename_class", "set_keyed", "CLASS_KEYED"]
 
 NAME_RULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
@@ -55,6 +57,9 @@ PATTERNS = {
 }
 
 _X_GAP, _Y_GAP = 230.0, 110.0
+
+# A node's fields that are mappings keyed by class name (renamed and pruned with the class).
+CLASS_KEYED = ("service_time_by_class", "bulkheads")
 
 
 def empty_design(name: str = "Untitled design") -> dict[str, Any]:
@@ -178,25 +183,179 @@ def set_field(data: dict[str, Any], path: str, value: Any, keep_none: bool = Fal
     return out
 
 
+def set_keyed(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """:func:`set_field` for one key of a mapping (a class's bulkhead): removing its last key removes the mapping.
+
+    >>> set_keyed({"nodes": {"a": {"bulkheads": {"x": 2}}}}, "nodes.a.bulkheads.x", None)
+    {'nodes': {'a': {}}}
+    """
+    out = set_field(data, path, value)
+    if value is None:
+        parent, _, _ = path.rpartition(".")
+        cursor: Any = out
+        for part in parent.split("."):
+            cursor = cursor[int(part)] if isinstance(cursor, list) else cursor.get(part)
+        if cursor == {}:
+            out = set_field(out, parent, None)
+    return out
+
+
+# ── request classes ──────────────────────────────────────────────────────────
+
+def _classes(data: dict[str, Any]) -> dict[str, Any]:
+    workload = data.get("workload")
+    classes = workload.get("classes") if isinstance(workload, dict) else None
+    return classes if isinstance(classes, dict) else {}
+
+
+def class_names(data: dict[str, Any]) -> list[str]:
+    """The workload's request classes, in the order it lists them (none without classes).
+
+    >>> class_names({"workload": {"classes": {"browse": {"share": 0.8}, "checkout": {"share": 0.2}}}})
+    ['browse', 'checkout']
+    """
+    return [str(name) for name in _classes(data)]
+
+
+def add_class(data: dict[str, Any], name: str | None = None) -> tuple[dict[str, Any], str]:
+    """A copy with a new request class, and its name (``class``, ``class2``, ... unless given).
+
+    The first class takes every request (share 1); a later one starts with share
+    0, so the shares still sum to 1 until some are moved to it.
+
+    >>> d, first = add_class({"workload": {"entry": "a"}})
+    >>> d, second = add_class(d)
+    >>> d["workload"]["classes"]
+    {'class': {'share': 1}, 'class2': {'share': 0}}
+    """
+    classes = _classes(data)
+    if name is None:
+        name, k = "class", 2
+        while name in classes:
+            name, k = f"class{k}", k + 1
+    _check_class_name(name, classes)
+    out = copy.deepcopy(data)
+    workload = out.setdefault("workload", {})
+    new = dict(_classes(out))
+    new[name] = {"share": 0 if new else 1}
+    workload["classes"] = new
+    return out, name
+
+
+def _check_class_name(name: str, classes: dict[str, Any]) -> None:
+    if not CLASS_NAME.match(name):
+        raise ValueError("a class name starts with a letter or _ and holds only letters, digits, _ and - "
+                         f"(at most 64); got {name!r}")
+    if name in classes:
+        raise ValueError(f"there is already a class called {name!r}")
+
+
+def rename_class(data: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A copy with class `old` called `new` everywhere: the workload, the calls' ``classes`` and the nodes'
+    fields keyed by class (:data:`CLASS_KEYED`); ValueError on a bad or taken name.
+
+    >>> d = {"workload": {"classes": {"a": {"share": 1}}}, "nodes": {"n": {"bulkheads": {"a": 2}}},
+    ...      "edges": [{"from": "n", "to": "m", "classes": ["a"]}]}
+    >>> d = rename_class(d, "a", "paid")
+    >>> d["workload"]["classes"], d["nodes"]["n"]["bulkheads"], d["edges"][0]["classes"]
+    ({'paid': {'share': 1}}, {'paid': 2}, ['paid'])
+    """
+    new = new.strip()
+    if new == old:
+        return copy.deepcopy(data)
+    _check_class_name(new, _classes(data))
+    out = copy.deepcopy(data)
+    if old in _classes(out):
+        out["workload"]["classes"] = {(new if k == old else k): v for k, v in _classes(out).items()}
+    for e in out.get("edges") or []:
+        if isinstance(e, dict) and isinstance(e.get("classes"), list):
+            e["classes"] = [new if c == old else c for c in e["classes"]]
+    for node in (out.get("nodes") or {}).values():
+        for key in CLASS_KEYED:
+            keyed = node.get(key) if isinstance(node, dict) else None
+            if isinstance(keyed, dict) and old in keyed:
+                node[key] = {(new if k == old else k): v for k, v in keyed.items()}
+    return out
+
+
+def remove_class(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy without class `name`, nor any mention of it; the other classes' shares are left as they are.
+
+    A call taken only by that class is removed (no request takes it any more), so
+    the other classes keep their paths; a node's setting for it (its bulkhead, its
+    service time) goes too. Without classes left, the workload has none.
+
+    >>> d = {"workload": {"classes": {"a": {"share": 0.5}, "b": {"share": 0.5}}},
+    ...      "edges": [{"from": "n", "to": "m", "classes": ["a"]}, {"from": "n", "to": "k", "classes": ["a", "b"]}]}
+    >>> d = remove_class(d, "a")
+    >>> d["workload"]["classes"], d["edges"]
+    ({'b': {'share': 0.5}}, [{'from': 'n', 'to': 'k', 'classes': ['b']}])
+    """
+    out = copy.deepcopy(data)
+    classes = {k: v for k, v in _classes(out).items() if k != name}
+    workload = out.get("workload")
+    if isinstance(workload, dict) and "classes" in workload:
+        if classes:
+            workload["classes"] = classes
+        else:
+            del workload["classes"]
+    if isinstance(out.get("edges"), list):
+        kept = []
+        for e in out["edges"]:
+            if isinstance(e, dict) and isinstance(e.get("classes"), list) and name in e["classes"]:
+                e["classes"] = [c for c in e["classes"] if c != name]
+                if not e["classes"]:
+                    continue
+            kept.append(e)
+        out["edges"] = kept
+    for node in (out.get("nodes") or {}).values():
+        for key in CLASS_KEYED:
+            keyed = node.get(key) if isinstance(node, dict) else None
+            if isinstance(keyed, dict) and name in keyed:
+                del keyed[name]
+                if not keyed:
+                    del node[key]
+    return out
+
+
 def set_service_time_dist(data: dict[str, Any], node: str, dist: str) -> dict[str, Any]:
     """A copy with `node`'s service time switched to `dist`, keeping its mean where it can."""
     out = copy.deepcopy(data)
     st = out["nodes"][node].get("service_time") or {"dist": "constant", "mean_ms": 1}
-    if st.get("dist") == "uniform":
-        mean = (float(st.get("min_ms") or 0) + float(st.get("max_ms") or 0)) / 2 or 10.0
-    else:
-        mean = float(st.get("mean_ms") or 10.0)
-    mean = _tidy(mean)
+    mean = _tidy(_mean_ms(st))
+    new: dict[str, Any]
     if dist in ("exponential", "constant"):
         new = {"dist": dist, "mean_ms": mean}
     elif dist == "lognormal":
         new = {"dist": "lognormal", "mean_ms": mean, "p99_ms": _tidy(mean * 4)}
     elif dist == "uniform":
         new = {"dist": "uniform", "min_ms": _tidy(mean / 2), "max_ms": _tidy(mean * 1.5)}
+    elif dist == "gamma":
+        new = {"dist": "gamma", "mean_ms": mean, "cv": 1}          # cv 1: as variable as exponential
+    elif dist == "weibull":
+        new = {"dist": "weibull", "mean_ms": mean, "shape": 0.7}   # below 1: a long tail
+    elif dist == "pareto":
+        new = {"dist": "pareto", "mean_ms": mean, "alpha": 2.5}    # finite variance (scv 5), a heavy tail
+    elif dist == "empirical":
+        samples = st.get("samples_ms") if st.get("dist") == "empirical" else None
+        new = {"dist": "empirical", "samples_ms": samples or [mean]}
     else:
         raise ValueError(f"unknown distribution {dist!r}")
     out["nodes"][node]["service_time"] = new
     return out
+
+
+def _mean_ms(st: dict[str, Any]) -> float:
+    """The mean of a service time as written (10 ms when it has none a number can be read from)."""
+    try:
+        if st.get("dist") == "uniform":
+            return (float(st.get("min_ms") or 0) + float(st.get("max_ms") or 0)) / 2 or 10.0
+        if st.get("dist") == "empirical":
+            samples = [float(v) for v in st.get("samples_ms") or []]
+            return sum(samples) / len(samples) if samples and sum(samples) > 0 else 10.0
+        return float(st.get("mean_ms") or 10.0)
+    except (TypeError, ValueError):   # a value being typed; the new distribution starts from the default
+        return 10.0
 
 
 def _tidy(x: float) -> float | int:

@@ -15,7 +15,7 @@ from typing import Any
 from .findings import Finding
 from .intervals import json_safe
 
-__all__ = ["Method", "METHODS", "NodeEstimate", "Analysis", "accuracy_text"]
+__all__ = ["Method", "METHODS", "NodeEstimate", "ClassNodeEstimate", "ClassEstimate", "Analysis", "accuracy_text"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,36 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("approximate MVA", False, 0.10, 0.30),
     Method("closed loop as open network", False, 0.10, 0.40),
     Method("fork-join approximation", False, 0.05, 0.20),
+    Method("M/G/1 priority", True),                           # Cobham: one worker, non-preemptive priority
+    Method("M/M/c priority", True),                           # Cobham's M/M/c: every class the same exponential mean
+    # the M/M/c formula scaled by (ca^2 + cs^2) / 2; worst measured +52% (the top class at 16 workers, 0.4 ms vs
+    # 0.3 ms), +46% at 8 workers; within 15% at 1-2 workers and for the lowest class
+    Method("M/G/c priority", False, 0.05, 0.55),
 )}
+
+
+@dataclass(frozen=True)
+class ClassNodeEstimate:
+    """Theory's figures for one class of requests at one node (a workload with classes)."""
+    visits: float                  # calls per request of this class
+    offered_rps: float
+    hold_ms: float                 # its own service and calls downstream
+    predicted_wait_ms: float       # mean wait of its admitted calls for a worker (shared under FIFO)
+    predicted_response_ms: float   # wait + its own hold
+    accuracy: str = "exact"        # exact | approximate | none
+    method: str = "none"
+    wait_band: float = 0.0
+    utilization: float = 0.0       # carried load per worker of the workers that serve it (its bulkhead's, else all)
+
+
+@dataclass(frozen=True)
+class ClassEstimate:
+    """Theory's figures for one class of requests end to end."""
+    share: float
+    rate_rps: float
+    predicted_latency_ms: float
+    latency_accuracy: str = "exact"
+    latency_band: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +98,7 @@ class NodeEstimate:
     utilization_band: float = 0.0        # stated relative accuracy of the utilization
     wait_band: float = 0.0               # stated relative accuracy of the wait
     reason: str = ""                     # why the analysis cannot model this node (accuracy "none")
+    classes: dict[str, ClassNodeEstimate] = field(default_factory=dict)   # per class, when the workload has them
 
 
 @dataclass(frozen=True)
@@ -84,6 +114,7 @@ class Analysis:
     latency_accuracy: str = "exact"
     latency_band: float = 0.0      # stated relative accuracy of the predicted latency
     out_of_scope: list[str] = field(default_factory=list)   # what the analysis leaves to the simulation, and why
+    classes: dict[str, ClassEstimate] = field(default_factory=dict)   # per class, when the workload has them
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe(asdict(self))

@@ -91,7 +91,9 @@ def certain_dependencies(G: nx.DiGraph) -> list[str]:
         if KINDS[G.nodes[n]["kind"]].asynchronous:
             continue
         for m in G.successors(n):
-            certain = any(c["probability"] >= 1 and c["when"] == "always" for c in G.edges[n, m]["calls"])
+            # a call only some classes make, or one of a weighted choice, is not made by every request
+            certain = any(c["probability"] >= 1 and c["when"] == "always" and c.get("classes") is None
+                          and c.get("weight") is None for c in G.edges[n, m]["calls"])
             if certain and m not in seen:
                 seen.add(m)
                 todo.append(m)

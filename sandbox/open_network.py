@@ -4,21 +4,30 @@
 admitted shares settle, over a :class:`~sandbox.network_design.Design` (what does
 not change with the rate); the methods and their accuracy are described in
 :mod:`sandbox.analysis`.
+
+With request classes every node's hold is worked out per class (its own service
+time, the calls open to it, each callee's response to that class); the node
+serves the mixture of them, weighted by each class's offered rate, and each pool
+of workers (the shared one, one per bulkhead: each its own station) waits by
+the same methods, or by :mod:`sandbox.priority_queueing` where it orders its
+line by priority. A class's response is its wait plus its own hold.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from . import queueing
 from .calls import Edge
 from .closed_queueing import Station, mva
-from .estimates import METHODS, NodeEstimate
+from .estimates import METHODS, ClassNodeEstimate, NodeEstimate
 from .kinds import kind_of
-from .network_design import Design, solve_visits
+from .network_design import Design, solve_class_visits
 from .pool_chain import PairFigures, caller_callee_chain
+from .priority_queueing import mixture_moments, priority_waits
 from .queueing import erlang_c, mmc_wait
 from .scenario import Scenario
 
@@ -36,6 +45,20 @@ class _Stream:
     k: int = 1      # the Erlang order
 
 
+def _thinned(stream: _Stream, share: float) -> _Stream:
+    """The calls of some classes, a random `share` of `stream` (each call's class is drawn on its own)."""
+    if share >= 1.0 or stream.shape == "pooled":
+        return stream
+    return _Stream(share * stream.ca2 + 1 - share, "poisson" if stream.shape == "poisson" else "other")
+
+
+class _Part(NamedTuple):
+    """One class's response at a node (ms, ms^2), and whether it is exponential."""
+    response: float
+    var: float
+    exponential: bool
+
+
 # ── one evaluation at one rate ───────────────────────────────────────────────
 
 @dataclass
@@ -49,6 +72,7 @@ class _Figures:
     exponential: bool = False       # its response time is exponential (no wait, one exponential part)
     exact: bool = True              # its response time is exact for the model, else within `band`
     band: float = 0.0
+    classes: dict[str, _Part] = field(default_factory=dict)   # per class, when the workload has classes
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,33 @@ class _Hold:
     branches: list[tuple[float, float, str]]   # (mean, variance, callee) of each call it makes
 
 
+def _mixed(parts: list[tuple[float, _Hold]]) -> _Hold:
+    """The hold of a station serving a mix of classes: the mixture of theirs, weighted by their rates."""
+    taken = [(w, h) for w, h in parts if w > 0] or [(1.0, h) for _, h in parts]
+    holds = [h for _, h in taken]
+    if not all(math.isfinite(h.mean) for h in holds):
+        mean, var = math.inf, math.inf
+    else:
+        mean, var = mixture_moments([w for w, _ in taken], [h.mean for h in holds], [h.var for h in holds])
+    exponential = all(h.exponential for h in holds) and all(math.isclose(h.mean, holds[0].mean) for h in holds)
+    return _Hold(mean, var, all(h.independent for h in holds), exponential, all(h.exact for h in holds),
+                 max(h.band for h in holds), [b for h in holds for b in h.branches])
+
+
+@dataclass(frozen=True)
+class _ClassWaits:
+    """A class-aware station's waits at one rate: over all its calls, and per class."""
+    method: str
+    wait: float                      # mean wait (ms) of its admitted calls, every class
+    blocking: float                  # share of its arriving calls turned away
+    waits: dict[str, float]          # per class: mean wait (ms) of its admitted calls
+    p_wait: dict[str, float]         # per class: the chance an admitted call waits at all
+    utilization: dict[str, float]    # per class: carried load per worker of its pool
+    reason: str = ""                 # set: no closed form at this rate (accuracy none)
+    offered: float | None = None     # bulkheads: offered load per worker of the busiest pool
+    carried: float | None = None     # bulkheads: carried load per worker, every pool
+
+
 class _Evaluation:
     """The fixed point over response times, arrival variability and admitted shares at one entry rate."""
 
@@ -75,6 +126,7 @@ class _Evaluation:
         self.chains: dict[tuple[str, float], PairFigures | None] = {}
         self.result: dict[str, NodeEstimate] = {}
         self.visits: dict[str, float] = {}
+        self.class_visits: dict[str, dict[str, float]] = {}   # class -> node -> visits per request of the class
 
     def run(self) -> dict[str, NodeEstimate]:
         d = self.d
@@ -82,7 +134,7 @@ class _Evaluation:
         solved: dict[str, float] | None = None
         for _ in range(80):
             if solved != self.passing:
-                self.visits = solve_visits(d, self.passing)
+                self.visits, self.class_visits = solve_class_visits(d, self.passing)
                 solved = dict(self.passing)
             if self.detail or not self.streams:
                 self._arrival_streams()
@@ -109,16 +161,16 @@ class _Evaluation:
     # arrival variability, callers first (QNA: Whitt 1983)
     def _arrival_streams(self) -> None:
         d, w = self.d, self.d.s.workload
+        # Poisson and constant arrivals are known exactly; of mmpp and replay, only their gaps' scv
+        entry = _Stream(w.arrival_scv(), w.arrival if isinstance(w.arrival, str) else "other")
         if not self.detail:  # the saturation search needs holds, not the fine structure of arrivals
-            entry = _Stream(1.0, "poisson") if w.arrival == "poisson" else _Stream(0.0, "constant")
             self.streams = {n: entry if n == w.entry else _Stream(1.0, "poisson") for n in d.order}
             self.node_stream = dict(self.streams)
             return
         for n in d.order:
             flows: list[tuple[float, _Stream]] = []
             if n == w.entry:
-                poisson = w.arrival == "poisson"
-                flows.append((self.rate, _Stream(1.0, "poisson") if poisson else _Stream(0.0, "constant")))
+                flows.append((self.rate, entry))
             for u, e, f in d.into[n]:
                 lam = self.rate * self.visits[u] * self.passing[u] * f
                 out = self._departures(u, e)
@@ -172,8 +224,8 @@ class _Evaluation:
         return _Stream(max(0.0, 1 + (1 - rho ** 2) * (ca2 - 1) + rho ** 2 * (cs2 - 1) / math.sqrt(c)), "other")
 
     def _before(self, u: str, e: Edge) -> list[tuple[str, float]]:
-        """The callees u calls before edge e, in sequence (none when it calls in parallel)."""
-        if self.d.parallel(u):
+        """The callees u calls before edge e, in sequence (none when it calls in parallel, or one of them)."""
+        if self.d.parallel(u) or self.d.one_of(u):
             return []
         out = []
         for other, f in self.d.out[u]:
@@ -191,12 +243,20 @@ class _Evaluation:
         return out
 
     # one node's hold, wait and rejections
-    def _hold(self, n: str) -> _Hold:
+    def _callee(self, t: str, cls: str | None) -> _Part:
+        """t's response to a call of class `cls` (None: to any call)."""
+        fig = self.fig[t]
+        if cls is not None and cls in fig.classes:
+            return fig.classes[cls]
+        return _Part(fig.response, fig.response_var, fig.exponential)
+
+    def _hold(self, n: str, cls: str | None = None) -> _Hold:
+        """A worker's hold at n by a call of class `cls` (None: any call, the workload having no classes)."""
         d = self.d
-        own, scv = d.own(n)
+        own, scv = d.own(n, cls)
         branches = []
         independent, exact, band = True, True, 0.0
-        for e, f in d.out[n]:
+        for e, f in d.out[n] if cls is None else d.class_out[cls][n]:
             if f <= 0:
                 continue  # a branch never taken adds nothing, even towards a saturated node (0 x inf)
             t = e.target
@@ -204,7 +264,8 @@ class _Evaluation:
                 mean, var = 2 * e.latency_ms, 0.0
             else:
                 fig = self.fig[t]
-                mean, var = 2 * e.latency_ms + fig.response, fig.response_var
+                part = self._callee(t, cls)
+                mean, var = 2 * e.latency_ms + part.response, part.var
                 independent &= t in d.never_waits and not d.out[t]   # its responses are its own i.i.d. holds
                 exact &= fig.exact
                 band = max(band, fig.band)
@@ -224,16 +285,28 @@ class _Evaluation:
             var = own ** 2 * scv + max(v for _, _, v, _, _ in branches)
             return _Hold(own + downstream, var, False, False, exact, band, calls)
         mean = own + sum(f * m for f, m, *_ in branches)
-        var = own ** 2 * scv + sum(f * v + max(0.0, f * (1 - f)) * m ** 2 for f, m, v, *_ in branches)
+        if d.one_of(n):   # at most one call: its downstream time is a mixture of the branches, not a sum
+            downstream = sum(f * m for f, m, *_ in branches)
+            var = own ** 2 * scv + max(0.0, sum(f * (v + m * m) for f, m, v, *_ in branches) - downstream ** 2)
+        else:
+            var = own ** 2 * scv + sum(f * v + max(0.0, f * (1 - f)) * m ** 2 for f, m, v, *_ in branches)
         (f0, _, _, t0, e0), = branches if len(branches) == 1 else [(0.0, 0.0, 0.0, "", None)]
-        exponential = own == 0 and f0 == 1 and e0 is not None and e0.latency_ms == 0 and self.fig[t0].exponential
+        exponential = own == 0 and f0 == 1 and e0 is not None and e0.latency_ms == 0 and \
+            self._callee(t0, cls).exponential
         return _Hold(mean, var, independent, exponential, exact, band, calls)
+
+    def _class_rates(self, n: str) -> dict[str, float]:
+        """Each class's offered rate (per s) at n."""
+        d = self.d
+        return {k: self.rate * d.shares[k] * self.class_visits[k][n] for k in d.classes}
 
     def _node(self, n: str) -> None:
         d = self.d
         node = d.s.nodes[n]
         kind = d.kind(n)
-        h = self._hold(n)
+        holds = {k: self._hold(n, k) for k in d.classes}
+        rates = self._class_rates(n) if d.classes else {}
+        h = _mixed([(rates[k], holds[k]) for k in d.classes]) if d.classes else self._hold(n)
         hold, hold_var, branches = h.mean, h.var, h.branches
         lam = self.rate * self.visits[n]
         cap = d.caps[n]
@@ -242,18 +315,25 @@ class _Evaluation:
             fig.response, fig.response_var, fig.utilization, fig.blocking = hold, hold_var, 0.0, 0.0
             fig.exact_departures = True
             fig.exponential, fig.exact, fig.band = h.exponential, h.exact, h.band
+            fig.classes = {k: _Part(hk.mean, hk.var, hk.exponential) for k, hk in holds.items()}
+            accuracy = "exact" if h.exact else "approximate"
             self.result[n] = NodeEstimate(n, node.kind, self.visits[n], lam, 0, hold, 0.0, 0.0,
                                           0.0 if kind.asynchronous else hold,
-                                          accuracy="exact" if h.exact else "approximate", wait_band=h.band)
+                                          accuracy=accuracy, wait_band=h.band,
+                                          classes=self._class_estimates(n, holds, rates, None, accuracy, "none",
+                                                                        h.band))
             return
         r, c = cap.replicas, d.per_replica(n)
         slots = kind.waiting_slots(node)
         if kind.asynchronous:
             slots = None if slots is None else max(0, slots)   # a queue holds `capacity` messages beyond those consumed
-        method, wait, blocking = self._wait(n, lam, h, r, c, slots)
+        cw = self._class_waits(n, rates, holds, h, r, slots) if d.classes else None
+        method, wait, blocking = (cw.method, cw.wait, cw.blocking) if cw else self._wait(n, lam, h, r, c, slots)
         hold_s = hold / 1000.0
         offered_util = lam * hold_s / cap.servers if hold and lam else 0.0
         util = offered_util * (1 - blocking)
+        if cw is not None and cw.offered is not None:   # bulkheads: the busiest pool saturates first
+            offered_util, util = cw.offered, cw.carried or 0.0
         # completions form a Poisson stream: Burke's theorem for M/M/c, M/G/inf for a node nobody waits at
         exact_out = method in ("never waits", "M/M/c") and not branches and self.streams[n].shape == "poisson"
         fig.blocking = blocking
@@ -269,28 +349,121 @@ class _Evaluation:
         util_band, wait_band = max(m.utilization_band, h.band), max(m.wait_band, h.band)
         fig.exact, fig.band = exact, wait_band
         fig.exponential = h.exponential and wait == 0 and not kind.asynchronous
+        accuracy, reason = ("exact" if exact else "approximate"), ""
+        classes: dict[str, ClassNodeEstimate] = {}
+        if cw is not None:
+            if cw.reason:
+                accuracy, reason = "none", cw.reason
+            fig.classes = {k: self._class_part(kind.asynchronous, hk, cw.waits[k], cw.p_wait[k])
+                           for k, hk in holds.items()}
+            classes = self._class_estimates(n, holds, rates, cw.waits, accuracy, method, 0.0 if exact else wait_band,
+                                            cw.utilization)
         self.result[n] = NodeEstimate(
             n, node.kind, self.visits[n], lam, cap.servers, hold, util, wait,
             0.0 if kind.asynchronous else wait + hold, blocking, offered_util,
-            "exact" if exact else "approximate", method, 0.0 if exact else util_band, 0.0 if exact else wait_band)
+            accuracy, method, 0.0 if exact else util_band, 0.0 if exact else wait_band, reason=reason,
+            classes=classes)
 
-    def _wait(self, n: str, lam: float, h: _Hold, r: int, c: int, slots: int | None) -> tuple[str, float, float]:
-        """(method, mean wait ms of admitted calls, blocking probability) for one node."""
+    # request classes: per class figures, pools of workers, priority order
+    @staticmethod
+    def _class_part(asynchronous: bool, h: _Hold, wait: float, p_wait: float) -> _Part:
+        """A class's response at a station: its wait (exponential once it waits, as in M/M/c) and its own hold."""
+        if asynchronous:
+            return _Part(0.0, 0.0, False)
+        wait_var = wait ** 2 * (2 - p_wait) / p_wait if p_wait > 0 and math.isfinite(wait) else 0.0
+        return _Part(wait + h.mean, h.var + wait_var, h.exponential and wait == 0)
+
+    def _class_estimates(self, n: str, holds: dict[str, _Hold], rates: dict[str, float],
+                         waits: dict[str, float] | None, accuracy: str, method: str, band: float,
+                         utilization: dict[str, float] | None = None) -> dict[str, ClassNodeEstimate]:
+        asynchronous = self.d.kind(n).asynchronous
+        out = {}
+        for k, hk in holds.items():
+            wait = waits[k] if waits is not None else 0.0
+            response = 0.0 if asynchronous else wait + hk.mean
+            out[k] = ClassNodeEstimate(self.class_visits[k][n], rates[k], hk.mean, wait, response, accuracy, method,
+                                       band, (utilization or {}).get(k, 0.0))
+        return out
+
+    def _class_waits(self, n: str, rates: dict[str, float], holds: dict[str, _Hold], h: _Hold, r: int,
+                     slots: int | None) -> _ClassWaits:
+        """Waits at a station with classes: its one pool of workers, or each pool (bulkheads) as its own station,
+        each arriving call of a pool's classes a random share of the station's."""
+        d = self.d
+        pools = d.pools(n)
+        stream = self.streams[n]
+        if len(pools) == 1:
+            return self._pool_waits(n, d.classes, rates, holds, h, r, d.per_replica(n), slots, stream, True)
+        lam = math.fsum(rates.values())
+        parts = []
+        for classes, workers in pools:
+            lam_p = math.fsum(rates[k] for k in classes)
+            h_p = _mixed([(rates[k], holds[k]) for k in classes])
+            share = lam_p / lam if lam > 0 else 0.0
+            w = self._pool_waits(n, classes, rates, holds, h_p, r, workers, slots, _thinned(stream, share), False)
+            parts.append((lam_p, h_p.mean / 1000.0, workers * r, w))
+        return _pooled(parts, d.caps[n].servers)
+
+    def _pool_waits(self, n: str, classes: tuple[str, ...], rates: dict[str, float], holds: dict[str, _Hold],
+                    h: _Hold, r: int, c: int, slots: int | None, stream: _Stream, whole: bool) -> _ClassWaits:
+        """One pool of `c` workers per replica serving `classes`: FIFO by the node's methods on the mixture of
+        their holds, or by priority (:func:`~sandbox.priority_queueing.priority_waits`)."""
+        d = self.d
+        lam = math.fsum(rates[k] for k in classes)
+        method, wait, blocking = self._wait(n, lam, h, r, c, slots, stream, whole)
+        hold_s = h.mean / 1000.0
+        p_wait = erlang_c(c, min(lam / r * hold_s, c * (1 - 1e-12))) if wait > 0 and hold_s > 0 else 0.0
+        levels = {d.priorities[k] for k in classes if rates[k] > 0}
+        util = lam / r * hold_s / c * (1 - blocking) if lam > 0 and hold_s > 0 else 0.0
+        fifo = _ClassWaits(method, wait, blocking, {k: wait for k in classes}, {k: p_wait for k in classes},
+                           {k: util for k in classes})
+        if not d.priority(n) or len(levels) < 2 or wait == 0:
+            return fifo
+        if blocking >= NEGLIGIBLE or method == "finite callers (MVA bound)":
+            why = ("its line fills, and which class a full line turns away depends on its state"
+                   if blocking >= NEGLIGIBLE else "its callers' workers bound its line (a finite population)")
+            return replace(fifo, reason=f"priority order where {why}: no closed form for the waits by class "
+                                        "(see the simulation)")
+        pooled = stream.shape == "pooled"   # least connections: the replicas as one pool
+        servers, per = (c * r, 1) if pooled else (c, r)
+        poisson = stream.shape == "poisson"
+        ks = [k for k in classes]
+        means = [holds[k].mean / 1000.0 for k in ks]
+        waits_s = priority_waits(servers, [rates[k] / per for k in ks], means,
+                                 [holds[k].var / 1e6 for k in ks], [d.priorities[k] for k in ks],
+                                 1.0 if poisson else stream.ca2)
+        waits = {k: w * 1000.0 for k, w in zip(ks, waits_s)}
+        independent = all(holds[k].independent for k in ks)
+        taken = [holds[k] for k in ks if rates[k] > 0]
+        one_mean = all(x.exponential and math.isclose(x.mean, taken[0].mean) for x in taken)
+        if poisson and independent and servers == 1:
+            method = "M/G/1 priority"
+        elif poisson and independent and one_mean:
+            method = "M/M/c priority"
+        else:
+            method = "M/G/c priority"
+        mean_wait = math.fsum(rates[k] * waits[k] for k in ks if rates[k] > 0) / lam
+        return replace(fifo, method=method, wait=mean_wait, waits=waits)
+
+    def _wait(self, n: str, lam: float, h: _Hold, r: int, c: int, slots: int | None,
+              stream: _Stream | None = None, whole: bool = True) -> tuple[str, float, float]:
+        """(method, mean wait ms of admitted calls, blocking probability) for one node (`whole`), or for one pool
+        of its workers that `stream` (at each replica) feeds."""
         d = self.d
         hold, hold_var, independent = h.mean, h.var, h.independent
         hold_s = hold / 1000.0
-        if n in d.never_waits:
+        stream = stream or self.streams[n]
+        if whole and n in d.never_waits:
             return "never waits", 0.0, 0.0
         if not self.detail:  # the saturation search: unbounded queues, the open estimate, the callers' bound
             cs2 = hold_var / hold ** 2 if hold > 0 else 0.0
-            ca2 = self.streams[n].ca2
+            ca2 = stream.ca2
             wait = mmc_wait(c, lam / r, hold_s, (ca2 + cs2) / 2) * 1000.0
-            capped = self._callers_bound(n, hold) if wait > 0.05 * hold else None   # it only matters near saturation
+            capped = self._callers_bound(n, hold) if whole and wait > 0.05 * hold else None   # only near saturation
             return "Allen-Cunneen", wait if capped is None else min(wait, capped), 0.0
-        pair = self._pair_figures(n, lam)
+        pair = self._pair_figures(n, lam) if whole else None
         if pair is not None:
             return pair
-        stream = self.streams[n]
         if stream.shape == "pooled":
             c, slots, lam_r = c * r, None if slots is None else slots * r, lam
         else:
@@ -321,7 +494,7 @@ class _Evaluation:
             wait = mmc_wait(c, lam_r, hold_s, scale) * 1000.0
         else:  # the M/M/c/K wait of admitted calls, scaled, and never beyond a full queue's
             wait = min(finite.wait * scale, slots * hold_s / c) * 1000.0 if slots is not None else math.inf
-        capped = self._callers_bound(n, hold) if wait > 0.05 * hold else None
+        capped = self._callers_bound(n, hold) if whole and wait > 0.05 * hold else None
         if capped is not None and capped < wait:
             return "finite callers (MVA bound)", capped, blocking
         return method, wait, blocking
@@ -368,6 +541,25 @@ class _Evaluation:
         return _finite_callers_wait(hold, d.per_replica(n), cycle, population)
 
 
+def _pooled(parts: list[tuple[float, float, int, _ClassWaits]], servers: int) -> _ClassWaits:
+    """A station's waits from its pools' (rate per s, mean hold s, workers in all replicas, waits): the least
+    exact method, calls turned away and waits over every pool's calls, the busiest pool's offered load."""
+    lam = math.fsum(x for x, _, _, _ in parts)
+    admitted = [(x * (1 - w.blocking), w) for x, _, _, w in parts]
+    taken = math.fsum(a for a, _ in admitted)
+    if any(a > 0 and not math.isfinite(w.wait) for a, w in admitted):
+        wait = math.inf
+    else:
+        wait = math.fsum(a * w.wait for a, w in admitted if a > 0) / taken if taken > 0 else 0.0
+    method = max((w.method for *_, w in parts), key=lambda m: (not METHODS[m].exact, METHODS[m].wait_band))
+    return _ClassWaits(
+        method, wait, math.fsum(x * w.blocking for x, _, _, w in parts) / lam if lam > 0 else 0.0,
+        {k: v for *_, w in parts for k, v in w.waits.items()}, {k: v for *_, w in parts for k, v in w.p_wait.items()},
+        {k: v for *_, w in parts for k, v in w.utilization.items()}, next((w.reason for *_, w in parts if w.reason), ""),
+        max(x * hold / workers for x, hold, workers, _ in parts),
+        math.fsum(min(x * (1 - w.blocking) * hold, workers) for x, hold, workers, w in parts) / servers)
+
+
 @functools.lru_cache(maxsize=4096)
 def _finite_callers_wait(hold: float, servers: int, cycle: float, population: int) -> float:
     """The wait (ms) at a station of `servers` held `hold` ms, were `population` callers cycling through it,
@@ -383,5 +575,6 @@ def evaluate(s: Scenario, rate: float, detail: bool = True, design: Design | Non
     if detail:
         for n, reason in d.scope.items():
             est = result[n]
-            result[n] = NodeEstimate(**{**asdict(est), "accuracy": "none", "reason": reason})
+            result[n] = replace(est, accuracy="none", reason=reason,
+                                classes={k: replace(c, accuracy="none") for k, c in est.classes.items()})
     return result

@@ -64,6 +64,9 @@ def summary_text(r: Results) -> str:
         ])
     lines.append(_table(["node", "kind", "size", "arrived", "busy", "wait ms mean/p99", "service ms",
                          "queue mean/max", "rejected", "theory busy/wait"], rows))
+    by_class = _theory_by_class(r)
+    if by_class:
+        lines += ["", _table(["node", "class", "share of calls", "theory", "wait ms mean", "theory", ""], by_class)]
     busy_edges = [e for e in r.edges if e.attempts != e.calls or e.failures or e.hedges or e.breaker_opened]
     if busy_edges:
         erows = [[f"{e.source} -> {e.target}", f"{e.calls:,}", f"{e.attempts:,}", f"{e.amplification:.2f}x",
@@ -96,6 +99,36 @@ def summary_text(r: Results) -> str:
     return "\n".join(lines)
 
 
+def _theory_by_class(r: Results) -> list[list[str]]:
+    """Per node and class, the simulated share of the node's calls and mean wait beside theory's (! where they
+    disagree); only nodes the analysis models, of a workload with classes."""
+    rows = []
+    for t in r.theory:
+        for k, c in getattr(t, "classes", {}).items():
+            if c.agrees is None:
+                continue
+            rows.append([t.node, k, f"{c.simulated_share:.1%}", f"{c.predicted_share:.1%}", _num(c.simulated_wait_ms),
+                         "unbounded" if c.predicted_wait_ms is None else _num(c.predicted_wait_ms),
+                         "" if c.agrees else "!"])
+    return rows
+
+
+def _class_analysis(a: Analysis) -> list[str]:
+    """Theory per class: end to end, and its wait at each node it visits."""
+    rows = [[k, f"{c.share:.0%}", _num(c.rate_rps),
+             "-" if c.latency_accuracy == "none" else _num(c.predicted_latency_ms, 2),
+             accuracy_text(c.latency_accuracy, c.latency_band)] for k, c in a.classes.items()]
+    waits = [[n, k, _num(c.visits, 3), _num(c.offered_rps), _num(c.hold_ms, 2),
+              "-" if c.accuracy == "none" else ("unbounded" if not math.isfinite(c.predicted_wait_ms)
+                                                else _num(c.predicted_wait_ms, 2)),
+              accuracy_text(c.accuracy, c.wait_band, c.method)]
+             for n, e in a.nodes.items() if e.capacity for k, c in e.classes.items() if c.visits > 0]
+    out = ["", _table(["class", "share", "rate rps", "mean latency ms", "accuracy"], rows)]
+    if waits:
+        out += ["", _table(["node", "class", "visits", "offered rps", "hold ms", "wait ms", "accuracy"], waits)]
+    return out
+
+
 def analysis_text(s: Scenario, a: Analysis) -> str:
     """The back-of-envelope analysis as a table and findings."""
     rows = [[e.node, e.kind, _num(e.visits, 3), _num(e.offered_rps), str(e.capacity or "-"), _num(e.hold_ms, 2),
@@ -112,6 +145,8 @@ def analysis_text(s: Scenario, a: Analysis) -> str:
                      "accuracy"], rows), "",
              f"Predicted mean latency  {latency}",
              f"Saturates at            {_num(a.saturation_rps)} rps{first}"]
+    if a.classes:
+        lines += _class_analysis(a)
     if a.out_of_scope:
         lines += ["", "Left to the simulation (the analysis does not model it):"] + [f"  {w}" for w in a.out_of_scope]
     if a.findings:

@@ -219,6 +219,10 @@ def _service_text(st: dict[str, Any]) -> str:
     dist = st.get("dist", "")
     if dist == "uniform":
         return f"uniform {st['min_ms']:g}-{st['max_ms']:g} ms"
+    if dist == "empirical":
+        samples = st.get("samples_ms") or []
+        mean = sum(samples) / len(samples) if samples else 0.0
+        return f"empirical, {len(samples):,} sample" + ("" if len(samples) == 1 else "s") + f", mean {mean:.4g} ms"
     extra = "".join(f", {k.replace('_ms', '')} {v:g}" + (" ms" if k.endswith("_ms") else "")
                     for k, v in st.items() if k not in ("dist", "mean_ms"))
     return f"{dist} mean {st.get('mean_ms', 0):g} ms{extra}"

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = ["Results", "ClassResult", "ErrorBudget", "NodeResult", "EdgeResult", "Latency", "Requests", "Bottleneck", "Cause", "Span", "Trace",
-           "Comparison", "EngineInfo", "analysis_json"]
+           "Comparison", "ClassComparison", "ComparisonByClass", "EngineInfo", "analysis_json"]
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,25 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class ClassComparison:
+    """Theory beside simulation for one class of requests at one node."""
+    predicted_share: float         # of the node's arriving calls
+    simulated_share: float
+    predicted_wait_ms: float | None   # None: theory says the class's line grows without bound
+    simulated_wait_ms: float
+    agrees: bool | None            # None: outside what the analysis models (the note says why)
+    note: str
+    accuracy: str = "exact"
+
+
+@dataclass(frozen=True)
+class ComparisonByClass(Comparison):
+    """A node's comparison where the workload has classes: the node's figures, and each class's (a subclass, so
+    the results of a workload without classes keep their form)."""
+    classes: dict[str, ClassComparison] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class EngineInfo:
     """How the run went: wall time and SimPy events (the only part that varies between runs)."""
     wall_s: float
@@ -294,8 +313,9 @@ def _clean(x: Any) -> Any:
 
 
 def analysis_json(a: Analysis) -> dict[str, Any]:
-    """The JSON form of an analysis (inf as None, floats rounded), as results and ``analyse --json`` give it."""
-    return _clean({
+    """The JSON form of an analysis (inf as None, floats rounded), as results and ``analyse --json`` give it.
+    The per-class figures appear only where the workload has classes (so a design without them reads as before)."""
+    out = _clean({
         "rate_rps": a.rate_rps,
         "saturation_rps": a.saturation_rps,
         "first_to_saturate": a.first_to_saturate,
@@ -313,3 +333,8 @@ def analysis_json(a: Analysis) -> dict[str, Any]:
         "out_of_scope": list(a.out_of_scope),
         "findings": [asdict(f) for f in a.findings],
     })
+    if a.classes:
+        for n, e in a.nodes.items():
+            out["nodes"][n]["classes"] = _clean({k: asdict(c) for k, c in e.classes.items()})
+        out["classes"] = _clean({k: asdict(c) for k, c in a.classes.items()})
+    return out

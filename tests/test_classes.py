@@ -317,3 +317,10 @@ def test_classes_through_a_queue_and_in_traces() -> None:
     ages = [jobs[c]["wait_ms"]["mean"] for c in ("browse", "checkout")]
     assert min(ages) > 0.5 * max(ages) > 0
     assert r.traces and all(t.request_class in ("browse", "checkout") for t in r.traces)
+
+
+def test_a_node_only_some_classes_call_is_not_a_single_point_of_failure_for_every_request() -> None:
+    nodes = {"api": service(5, 4), "payments": service(20, 4), "db": service(2, 4)}
+    edges = [{"from": "api", "to": "payments", "classes": ["checkout"]}, {"from": "api", "to": "db"}]
+    found = {f.node for f in sandbox.analyse(scenario(nodes, edges)).findings if f.topic == "single_point_of_failure"}
+    assert found == {"api", "db"}   # every request reaches db; only checkouts reach payments

@@ -527,10 +527,13 @@ def test_set_field_removes_a_field_on_none_unless_told_to_keep_a_null() -> None:
 
 
 def test_switching_a_distribution_keeps_the_mean() -> None:
-    for dist in ("constant", "lognormal", "uniform", "exponential"):
+    from sandbox.distributions import DISTRIBUTIONS
+    for dist in DISTRIBUTIONS:   # every distribution the app offers, so none can be picked into a traceback
         d = edit.set_service_time_dist(SMALL, "api", dist)
         s = sandbox.from_dict(d).nodes["api"].service_time
         assert s.dist == dist and s.mean() == pytest.approx(20)
+        back = edit.set_service_time_dist(d, "api", "exponential")   # and back, from the new one's mean
+        assert sandbox.from_dict(back).nodes["api"].service_time.mean() == pytest.approx(20)
 
 
 def test_auto_layout_places_every_node_by_call_depth() -> None:

@@ -83,18 +83,24 @@ class Build:
     classes: "ClassMix | None" = None
 
 
-Widget = Literal["integer", "number", "choice", "toggle", "optional_integer", "service_time", "queue_limit", "cost"]
+Widget = Literal["integer", "number", "choice", "toggle", "optional_integer", "service_time", "queue_limit", "cost",
+                 "group", "per_class"]
 
 
 @dataclass(frozen=True)
 class FormField:
     """One field of a node's form, as data: the app draws it, the library never does.
 
-    ``path`` is the field inside the node (``replicas``). ``widget`` says how it is
-    edited: a whole or decimal number, a choice among ``choices``, a toggle, an
-    optional whole number (empty means the default), or one of three composite
-    editors the app knows (the service-time distribution, a queue limit with an
-    "unbounded" switch, the price with the kind's default as placeholder).
+    ``path`` is the field inside the node (``replicas``; ``shed.queue_over`` inside
+    a nested mapping). ``widget`` says how it is edited: a whole or decimal number,
+    a choice among ``choices``, a toggle, an optional whole number (empty means the
+    default), or one of the composite editors the app knows (the service-time
+    distribution, a queue limit with an "unbounded" switch, the price with the
+    kind's default as placeholder, an optional ``group`` of sub-``fields`` switched
+    on with ``default`` as its first value, and ``per_class``: one optional whole
+    number per request class of the workload, such as its bulkhead). A field that
+    is ``classes_only`` is shown only when the workload has classes (or the node
+    already sets it).
     """
     path: str
     label: str
@@ -104,6 +110,8 @@ class FormField:
     step: float | None = None
     placeholder: str | None = None
     default: Any = None
+    fields: tuple["FormField", ...] = ()
+    classes_only: bool = False
 
 
 S = TypeVar("S", bound=NodeSpec)

@@ -70,7 +70,33 @@ def _rows(*extra: tuple[FormField, ...]) -> tuple[tuple[FormField, ...], ...]:
          COST_FIELD),
         (FormField("parallel", "Call downstream in parallel", "toggle",
                    "call every outgoing edge at once and wait for the slowest", default=False),),
+        (FormField("route", "Outgoing calls taken", "choice", ROUTE_HELP, choices=("each", "one"), default="each"),),
+        *OVERLOAD_ROWS,
     )
+
+
+# Overload control: the order of the line, expiry, shedding and bulkheads (service_time_by_class: YAML only).
+OVERLOAD_ROWS: tuple[tuple[FormField, ...], ...] = (
+    (FormField("discipline", "Queue discipline", "choice",
+               "fifo: first come, first served; priority: the waiting call of the highest class priority first "
+               "(FIFO within one; a call being served is not interrupted)", choices=("fifo", "priority"),
+               default="fifo", classes_only=True),
+     FormField("max_wait_ms", "Max wait ms", "number",
+               "a call that waited longer than this for a worker is dropped when its turn comes (cause expired: "
+               "its caller has given up); empty: calls wait as long as it takes", placeholder="no limit")),
+    (FormField("shed", "Shed low-priority calls when the line is long", "group",
+               "an arrival that finds more than this many calls waiting at its replica is refused (cause shed) "
+               "when its class's priority is below the threshold",
+               default={"queue_over": 20, "below_priority": 1},
+               fields=(FormField("queue_over", "Waiting calls over", "integer",
+                                 "calls waiting at the replica beyond which arrivals are shed"),
+                       FormField("below_priority", "Class priority below", "integer",
+                                 "classes with a priority under this are shed; those at or above it never are",
+                                 default=1))),),
+    (FormField("bulkheads", "Bulkheads: workers per replica reserved for a class", "per_class",
+               "these workers serve only that class; every other class shares the rest (at least 1 must be left)",
+               placeholder="shared", classes_only=True),),
+)
 
 
 STATION_FORM = _rows()
