@@ -9,6 +9,7 @@ per node, the rate at which the design saturates and where) follows every edit.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import datetime
 from typing import Any
@@ -174,7 +175,10 @@ def palette_ui(allowed: set[str] | None) -> None:
 def yaml_ui(text: str) -> None:
     """The design as YAML (`text`), editable: applied only when valid."""
     with st.expander("YAML", icon=":material/code:"):
-        key = state.widget_key("__yaml")
+        # keyed by the text too: Streamlit keeps a keyed text area's state when only its value changes, so the
+        # box would go on showing the design from before a form edit (and "Apply YAML" would undo that edit)
+        digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+        key = state.widget_key(f"{digest}|__yaml")
         st.text_area("The design as YAML", value=text, height=320, key=key,
                      label_visibility="collapsed")
         st.button("Apply YAML", on_click=_apply_yaml, args=(key,), key="apply_yaml",

@@ -8,17 +8,22 @@ remove, add a call, switch a distribution) are callbacks that go through
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
 from sandbox import edit
+from sandbox.classes import CLASS_NAME
 from sandbox.distributions import DISTRIBUTIONS
 from sandbox.kinds import KINDS, FormField, Kind
 
 from app import canvas, state
 from app.text import md
-from app.widgets import Problems, checkbox_field, number_field, select_field, show_field_problems
+from app.widgets import (Problems, checkbox_field, multiselect_field, number_field, select_field,
+                         show_field_problems)
 
 
 
@@ -35,7 +40,8 @@ def _rename_node(old: str, key: str) -> None:
     try:
         data = edit.rename_node(state.design(), old, new)
     except ValueError as exc:
-        st.session_state["rename_problem"] = (old, str(exc))
+        st.session_state["rename_problem"] = (old, f"Still called {old}: {exc}")
+        st.session_state[key] = old  # the box shows the name the node still has, not the one refused
         return
     layout = {(new if k == old else k): v for k, v in state.layout().items()}
     state.update(data, layout, structural=True)
@@ -90,6 +96,25 @@ def _remove_profile() -> None:
     state.update(edit.set_field(state.design(), "workload.profile", None), structural=True)
 
 
+def _add_class() -> None:
+    state.update(edit.add_class(state.design())[0], structural=True)
+
+
+def _remove_class(name: str) -> None:
+    state.update(edit.remove_class(state.design(), name), structural=True)
+
+
+def _rename_class(old: str, key: str) -> None:
+    new = str(st.session_state[key]).strip()
+    try:
+        data = edit.rename_class(state.design(), old, new)
+    except ValueError as exc:
+        st.session_state["class_rename_problem"] = (old, f"Still called {old}: {exc}")
+        st.session_state[key] = old  # the box shows the name the class still has, not the one refused
+        return
+    state.update(data, structural=True)
+
+
 # ── inputs ───────────────────────────────────────────────────────────────────
 
 def _default_dist(kind: Kind[Any]) -> str | None:
@@ -99,6 +124,16 @@ def _default_dist(kind: Kind[Any]) -> str | None:
         return None
     default = spec_field.get_default(call_default_factory=True)
     return getattr(default, "dist", None)
+
+
+MAX_TYPED_SAMPLES = 200  # an empirical distribution with more samples than this is edited in the YAML
+
+# the second number of the distributions set by a mean and one shape parameter: (field, label, step, help)
+_SHAPE_OF: dict[str, tuple[str, str, float, str]] = {
+    "gamma": ("cv", "cv", 0.1, "coefficient of variation, standard deviation / mean (1: as variable as exponential)"),
+    "weibull": ("shape", "shape k", 0.1, "below 1: a long tail; 1: exponential; above 1: tighter"),
+    "pareto": ("alpha", "tail alpha", 0.1, "above 1; at 2 or below the variance is infinite (rare huge calls)"),
+}
 
 
 def _service_time_ui(name: str, node: dict[str, Any], kind: Kind[Any], f: FormField, problems: Problems) -> None:
@@ -122,10 +157,69 @@ def _service_time_ui(name: str, node: dict[str, Any], kind: Kind[Any], f: FormFi
             number_field("min ms", f"{path}.min_ms", st_.get("min_ms"), problems)
         with cols[1]:
             number_field("max ms", f"{path}.max_ms", st_.get("max_ms"), problems)
-    shown = {f"{path}.{f}" for f in ("dist", "mean_ms", "sigma", "p99_ms", "min_ms", "max_ms")}
+    elif dist in _SHAPE_OF:
+        shape, label, step, hint = _SHAPE_OF[dist]
+        with cols[0]:
+            number_field("mean ms", f"{path}.mean_ms", st_.get("mean_ms"), problems)
+        with cols[1]:
+            number_field(label, f"{path}.{shape}", st_.get(shape), problems, step=step, help=hint)
+    elif dist == "empirical":
+        _samples_ui(f"{path}.samples_ms", st_.get("samples_ms"))
+    shown = {f"{path}.{f}" for f in ("dist", "mean_ms", "sigma", "p99_ms", "min_ms", "max_ms", "cv", "shape", "alpha")}
     for where, reason in problems:  # problems of the distribution as a whole (p99 below the mean, ...)
         if (where == path or where.startswith(path + ".")) and where not in shown:
-            st.error(md(reason), icon=":material/error:")
+            sample = re.fullmatch(re.escape(path) + r"\.samples_ms\[(\d+)\]", where)  # one of the measured times
+            st.error(md(f"sample {int(sample[1]) + 1}: {reason}" if sample else reason), icon=":material/error:")
+
+
+def _samples_ui(path: str, samples: Any) -> None:
+    """An empirical distribution's measured times: a list to type in (a short one), and what it amounts to."""
+    values = [v for v in samples if isinstance(v, (int, float)) and not isinstance(v, bool)] \
+        if isinstance(samples, list) else []
+    count = len(samples) if isinstance(samples, list) else 0
+    if count <= MAX_TYPED_SAMPLES:
+        key = state.widget_key(path)
+        st.text_input("samples ms", value=_samples_text(samples),
+                      key=key, on_change=_set_samples, args=(path, key), placeholder="12, 15, 14, 90, 13",
+                      help="measured service times in milliseconds, separated by commas; each call draws one of "
+                           "them at random (with replacement)")
+        bad = st.session_state.get("samples_problem")
+        if bad and bad[0] == path:
+            st.error(md(bad[1]), icon=":material/error:")
+            st.session_state.pop("samples_problem", None)
+    summary = f"{count:,} measured sample" + ("" if count == 1 else "s")
+    if values and len(values) == count:
+        mean = sum(values) / count
+        cv = (sum((v - mean) ** 2 for v in values) / count) ** 0.5 / mean if mean > 0 else 0.0
+        summary += f": mean {mean:,.4g} ms, cv {cv:.2f}" + (" (one value: a constant time)" if count == 1 else "")
+    if count > MAX_TYPED_SAMPLES:
+        summary += "; edit the list `samples_ms` in the YAML below"
+    st.caption(summary)
+
+
+def _samples_text(samples: Any) -> str:
+    """A list of numbers as typed in the samples box ("" when it is not one: the problem shows beside it)."""
+    if not isinstance(samples, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                for v in samples):
+        return ""
+    return ", ".join(str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v)) for v in samples)
+
+
+def _set_samples(path: str, key: str) -> None:
+    text = str(st.session_state[key])
+    try:
+        values = [float(v) for v in text.replace(";", ",").replace(",", " ").split()]
+    except ValueError:
+        values = [math.nan]
+    problem = ("an empirical distribution needs at least one measured time" if not values else
+               f"write numbers of milliseconds separated by commas, not “{text[:80]}”"
+               if not all(math.isfinite(v) for v in values) else None)
+    if problem:
+        st.session_state["samples_problem"] = (path, f"Not changed: {problem}.")
+        old = _get(state.design(), path)
+        st.session_state[key] = _samples_text(old)
+        return
+    state.update(edit.set_field(state.design(), path, [int(v) if v.is_integer() else v for v in values]))
 
 
 def _queue_limit_ui(name: str, node: dict[str, Any], f: FormField, problems: Problems) -> None:
@@ -141,16 +235,62 @@ def _queue_limit_ui(name: str, node: dict[str, Any], f: FormField, problems: Pro
         st.checkbox("Unbounded", value=unbounded, key=key, on_change=_set_unbounded, args=(name, key))
 
 
-def _field_ui(name: str, node: dict[str, Any], kind: Kind[Any], f: FormField, problems: Problems) -> None:
+def _get(node: dict[str, Any], path: str, default: Any = None) -> Any:
+    """The value at a dotted `path` inside the node (``shed.queue_over``), else `default` (also for null)."""
+    cursor: Any = node
+    for part in path.split("."):
+        cursor = cursor.get(part) if isinstance(cursor, dict) else None
+    return default if cursor is None else cursor
+
+
+def _group_ui(name: str, node: dict[str, Any], kind: Kind[Any], f: FormField, problems: Problems,
+              classes: list[str]) -> None:
+    """An optional group of fields (load shedding): a switch, and its fields while it is on."""
+    p = f"nodes.{name}.{f.path}"
+    on = node.get(f.path) is not None
+    key = state.widget_key(f"{p}.on")
+    st.toggle(f.label, value=on, key=key, on_change=_toggle_policy, args=(p, key, f.default), help=f.help or None)
+    show_field_problems(problems, p)
+    if not on:
+        return
+    subs = [replace(sub, path=f"{f.path}.{sub.path}") for sub in f.fields]
+    for col, sub in zip(st.columns(len(subs)), subs):
+        with col:
+            _field_ui(name, node, kind, sub, problems, classes)
+    shown = {p, *(f"nodes.{name}.{sub.path}" for sub in subs)}
+    for where, reason in problems:  # problems of the group not under one of its fields (an unknown key)
+        if where.startswith(p + ".") and where not in shown:
+            st.error(md(f"{where.removeprefix(p + '.')}: {reason}"), icon=":material/error:")
+
+
+def _per_class_ui(name: str, node: dict[str, Any], f: FormField, problems: Problems, classes: list[str]) -> None:
+    """One optional whole number per class of the workload (a bulkhead); an empty one is no setting."""
+    p = f"nodes.{name}.{f.path}"
+    given = node.get(f.path)
+    values: dict[str, Any] = given if isinstance(given, dict) else {}
+    names = list(dict.fromkeys([*classes, *(str(k) for k in values)]))  # a stale name shows, to be cleared
+    st.markdown(f":small[{md(f.label)}]", help=f.help or None)
+    show_field_problems(problems, p)
+    for start in range(0, len(names), 3):
+        row = names[start:start + 3]
+        for col, c in zip(st.columns(3), row):
+            with col:
+                number_field(md(c), f"{p}.{c}", values.get(c), problems, integer=True, placeholder=f.placeholder,
+                             keyed=True, disabled=not CLASS_NAME.match(c))
+
+
+def _field_ui(name: str, node: dict[str, Any], kind: Kind[Any], f: FormField, problems: Problems,
+              classes: list[str]) -> None:
     """One field of a node's form, drawn as its kind describes it (see sandbox.kinds.base.FormField)."""
     path = f"nodes.{name}.{f.path}"
-    value = node.get(f.path, f.default)
+    value = _get(node, f.path, f.default)
     if f.widget == "integer":
         number_field(f.label, path, value, problems, integer=True, help=f.help)
     elif f.widget == "number":
-        number_field(f.label, path, value, problems, step=f.step, help=f.help)
+        number_field(f.label, path, value, problems, step=f.step, help=f.help, placeholder=f.placeholder)
     elif f.widget == "optional_integer":
-        number_field(f.label, path, node.get(f.path), problems, integer=True, placeholder=f.placeholder, help=f.help)
+        number_field(f.label, path, _get(node, f.path), problems, integer=True, placeholder=f.placeholder,
+                     help=f.help)
     elif f.widget == "choice":
         select_field(f.label, path, value, f.choices, problems, format_func=lambda c: str(c).replace("_", " "),
                      help=f.help)
@@ -163,18 +303,30 @@ def _field_ui(name: str, node: dict[str, Any], kind: Kind[Any], f: FormField, pr
     elif f.widget == "cost":
         number_field(f.label, path, node.get(f.path), problems, step=f.step or 0.01,
                      placeholder=f"default {kind.price:.2f}", help=f.help)
+    elif f.widget == "group":
+        _group_ui(name, node, kind, f, problems, classes)
+    elif f.widget == "per_class":
+        _per_class_ui(name, node, f, problems, classes)
 
 
-def _kind_form_ui(name: str, node: dict[str, Any], kind: Kind[Any], problems: Problems) -> None:
-    """The node's fields, row by row as its kind lists them, and what is left to the YAML editor."""
-    for row in kind.form:
+def _kind_form_ui(name: str, node: dict[str, Any], kind: Kind[Any], problems: Problems, classes: list[str]) -> None:
+    """The node's fields, row by row as its kind lists them, and what is left to the YAML editor.
+
+    A field about request classes shows only when the workload has classes (or the node sets it anyway).
+    """
+    drawn: set[str] = set()
+    for whole in kind.form:
+        row = [f for f in whole if classes or not f.classes_only or node.get(f.path.split(".")[0]) is not None]
+        drawn.update(f.path.split(".")[0] for f in row)
         if len(row) == 1:
-            _field_ui(name, node, kind, row[0], problems)
+            _field_ui(name, node, kind, row[0], problems, classes)
             continue
-        for col, f in zip(st.columns(len(row)), row):
+        for col, f in zip(st.columns(len(row)) if row else [], row):
             with col:
-                _field_ui(name, node, kind, f, problems)
-    extras = [k for k in kind.yaml_only if node.get(k)]
+                _field_ui(name, node, kind, f, problems, classes)
+    spec_fields = {f.alias or n for n, f in kind.spec.model_fields.items()}
+    extras = [k for k in dict.fromkeys([*kind.yaml_only, *node])  # also a field of the spec no form row draws
+              if k in spec_fields and k not in drawn and k != "kind" and node.get(k)]
     if extras:
         st.caption(f"Also set: {', '.join(extras)} (edit them in the YAML below).")
 
@@ -200,10 +352,16 @@ def node_ui(data: dict[str, Any], problems: Problems) -> None:
         st.session_state.pop("rename_problem", None)
     kind = node.get("kind")
     if isinstance(kind, str) and kind in KINDS:
-        _kind_form_ui(name, node, KINDS[kind], problems)
+        _kind_form_ui(name, node, KINDS[kind], problems, edit.class_names(data))
     else:
         show_field_problems(problems, f"nodes.{name}.kind")
     st.button("Delete node", key=f"delete_{name}", icon=":material/delete:", on_click=_remove_node, args=(name,))
+
+
+def _weighs(kind: Kind[Any]) -> bool:
+    """Whether a kind chooses among its calls by weight: one that spreads calls by a policy of its own (a load
+    balancer; see Kind.spreads)."""
+    return type(kind).spreads is not Kind.spreads
 
 
 def edge_ui(data: dict[str, Any], problems: Problems) -> None:
@@ -252,6 +410,20 @@ def edge_ui(data: dict[str, Any], problems: Problems) -> None:
     if branches or e.get("when", "always") != "always":
         select_field("When", f"{p}.when", e.get("when", "always"), ("always", "hit", "miss"), pb,
                      help="from a cache: only on a hit, or only on a miss (read-through)")
+    classes = edit.class_names(data)
+    weighs = isinstance(source_kind, str) and source_kind in KINDS and _weighs(KINDS[source_kind])
+    shown = [w for w, on in (("classes", bool(classes) or e.get("classes") is not None),
+                             ("weight", weighs or e.get("weight") is not None)) if on]
+    for col, what in zip(st.columns(len(shown)) if shown else [], shown):
+        with col:
+            if what == "classes":
+                multiselect_field("Taken by classes", f"{p}.classes", e.get("classes"), classes, pb,
+                                  placeholder="every class",
+                                  help="only requests of these classes make this call; empty: every class")
+            else:
+                number_field("Weight", f"{p}.weight", e.get("weight"), pb, placeholder="none",
+                             help="the load balancer sends this call its weight / the sum of its calls' weights of "
+                                  "the requests (canaries, unequal pools); none: each call in turn, by its policy")
     with st.expander("Resilience: timeout, retries, breaker, hedging"):
         c1, c2 = st.columns(2)
         with c1:
@@ -303,9 +475,68 @@ def workload_ui(data: dict[str, Any], problems: Problems) -> None:
     with c3:
         number_field("SLO ms", "workload.slo_ms", w.get("slo_ms"), problems, placeholder="none",
                      help="goodput counts requests completed within this")
+    classes_ui(w, problems)
     if w.get("profile"):
         prof = w["profile"]
         shown = md(", ".join(f"{k} {v}" for k, v in prof.items()) if isinstance(prof, dict) else prof, limit=200)
         st.caption(f"Load profile: {shown} (edit it in the YAML below).")
         st.button("Remove the load profile", on_click=_remove_profile)
         show_field_problems(problems, "workload.profile", prefix=True)
+
+
+def classes_ui(w: dict[str, Any], problems: Problems) -> None:
+    """The workload's request classes: each with its name, share, SLO, priority and SLO target; add, remove."""
+    given = w.get("classes")
+    classes: dict[str, Any] = given if isinstance(given, dict) else {}
+    st.markdown("**Request classes**", help="a traffic mix: each class has its share of the requests (of the users, "
+                "in a closed loop), its own SLO, a priority (higher is served first at a node with discipline "
+                "priority, and shed last) and, with an SLO target, an error budget. The Call form limits a call to "
+                "some classes; the Node form sets queue discipline, shedding and bulkheads.")
+    if not classes:
+        st.caption("One undifferentiated stream of requests. Add a class to split it into a mix "
+                   "(browse and checkout, reads and writes, free and paying users).")
+    slo = w.get("slo_ms")
+    for name in classes:
+        c = classes[name] if isinstance(classes[name], dict) else {}
+        p = f"workload.classes.{name}"
+        editable = isinstance(name, str) and bool(CLASS_NAME.match(name))  # a path with a dot cannot be written
+        with st.container(border=True):
+            c1, c2, c3 = st.columns([1.6, 1, 0.35], vertical_alignment="bottom")
+            with c1:
+                key = state.widget_key(f"{p}.__name")
+                st.text_input("Class", value=str(name), key=key, on_change=_rename_class, args=(name, key))
+            with c2:
+                number_field("Share", f"{p}.share", c.get("share"), problems, step=0.05, disabled=not editable,
+                             help="of the requests that arrive (of the users, in a closed loop); the shares of all "
+                                  "classes sum to 1")
+            with c3:
+                st.button("", key=state.widget_key(f"{p}.__remove"), icon=":material/delete:", type="tertiary",
+                          on_click=_remove_class, args=(name,), help=f"remove this class and every mention of it "
+                                                                      "(a call only it takes goes too)")
+            bad = st.session_state.get("class_rename_problem")
+            if bad and bad[0] == name:
+                st.error(md(bad[1]), icon=":material/error:")
+                st.session_state.pop("class_rename_problem", None)
+            c1, c2, c3 = st.columns(3)
+            with c1:
+                number_field("SLO ms", f"{p}.slo_ms", c.get("slo_ms"), problems, disabled=not editable,
+                             placeholder=f"{slo:g} (workload's)" if isinstance(slo, (int, float)) else "none",
+                             help="a request of this class is good when it completes within this; empty: the "
+                                  "workload's SLO")
+            with c2:
+                number_field("Priority", f"{p}.priority", c.get("priority", 0), problems, integer=True,
+                             disabled=not editable, help="a whole number, 0 by default; higher is served first "
+                                                         "where a node's discipline is priority, and shed last")
+            with c3:
+                number_field("SLO target", f"{p}.slo_target", c.get("slo_target"), problems, step=0.001,
+                             disabled=not editable, placeholder="no budget",
+                             help="the share of its requests that must be good (0.999): sets the class's error "
+                                  "budget, whose burn rate the results chart")
+            show_field_problems(problems, p)
+            for where, reason in problems:  # e.g. an unknown field of the class
+                if where.startswith(p + ".") and where.rpartition(".")[2] not in ("share", "slo_ms", "priority",
+                                                                                  "slo_target"):
+                    st.error(md(f"{where.removeprefix(p + '.')}: {reason}"), icon=":material/error:")
+    show_field_problems(problems, "workload.classes")
+    st.button("Add a class", key=state.widget_key("workload.classes.__add"), icon=":material/add:",
+              on_click=_add_class)

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import sandbox
+from sandbox.results import ClassResult
 
 from app import widgets
 from app.text import md
@@ -51,10 +52,144 @@ def show_headline(r: sandbox.Results) -> None:
                f"flight at the end. Seed {r.seed}, {r.duration_s:g} simulated s, {r.engine.wall_s:.1f} s to run.")
 
 
+def _times(x: float) -> str:
+    """A ratio as people say it: 0.14×, 1.02×, 12×, 1,250×."""
+    return f"{x:.2f}×" if x < 10 else f"{x:,.0f}×"
+
+
+def _lost(c: ClassResult) -> float:
+    """Share of a class's arrivals that were rejected (shed, full queue) or failed (expired, errors, timeouts)."""
+    q = c.requests
+    return (q.rejected + q.failed) / q.arrived if q.arrived else 0.0
+
+
+def show_class_headline(r: sandbox.Results) -> None:
+    """Per request class: its p99 against its SLO, the share of it lost, its error budget's burn rate.
+
+    Nothing at all for a run without classes.
+    """
+    if not r.classes:
+        return
+    for c in r.classes.values():
+        name, q, budget = md(c.name), c.requests, c.error_budget
+        about = [f"{c.share:.0%} of arrivals", f"priority {c.priority}"]
+        if c.slo_ms:
+            about.append(f"SLO {c.slo_ms:g} ms")
+        if budget.target is not None:
+            about.append(f"target {budget.target:.4g}")
+        st.markdown(f"**{name}** · " + " · ".join(about))
+        cols = st.columns(3)
+        p99 = c.latency_ms.p99
+        over = c.slo_ms is not None and math.isfinite(p99) and p99 > c.slo_ms
+        cols[0].metric(f"{name} · p99 latency", _ms(p99), border=True,
+                       delta=_times(p99 / c.slo_ms) + " its SLO" if c.slo_ms and math.isfinite(p99) else None,
+                       delta_color="red" if over else "green", delta_arrow="up" if over else "down",
+                       help=f"the slowest 1% of its completed requests; goodput {c.goodput:.2%} (completed within "
+                            f"{c.slo_ms:g} ms)" if c.slo_ms else "the slowest 1% of its completed requests")
+        causes = "; ".join(f"{k.count:,} {k.status} at {k.node}: {k.reason}" for k in c.causes[:3])
+        cols[1].metric(f"{name} · lost", f"{_lost(c):.2%}", border=True,
+                       help=f"rejected {q.rejected:,} and failed {q.failed:,} of {q.arrived:,} arrived"
+                            + (f" ({md(causes, limit=300)})" if causes else ""))
+        if budget.burn_rate is None:
+            cols[2].metric(f"{name} · error budget burn", "no budget", border=True,
+                           help="give the class an SLO target (0.999) in the workload's classes for an error budget")
+        else:
+            spent = budget.exhausted_at_s is not None
+            cols[2].metric(f"{name} · error budget burn", f"{budget.burn_rate:,.3g}×", border=True,
+                           delta=f"budget spent by {budget.exhausted_at_s:g} s" if spent else "within budget",
+                           delta_color="red" if spent else "green", delta_arrow="off",
+                           help=f"bad share {budget.bad_share:.3%} / allowed {1 - (budget.target or 0):.3%} (1 - target): "
+                                "1 spends exactly the budget over the run. Bad: failed, refused or slower than "
+                                f"the SLO; {budget.bad:,} of {q.arrived:,}, the budget allows "
+                                f"{budget.allowed or 0:,.1f}.")
+
+
+def _class_series(r: sandbox.Results, column: str) -> pd.DataFrame:
+    """One row per (class, point) of a class series column (empty without it)."""
+    frames = []
+    for c in r.classes.values():
+        if not (c.series.get(column) and c.series.get("t_s")):
+            continue
+        frame = pd.DataFrame({"t_s": c.series["t_s"], column: c.series[column]}).assign(**{"class": c.name})
+        if column == "p99_ms" and len(c.series.get("throughput_rps") or ()) == len(frame):
+            frame = frame[pd.Series(c.series["throughput_rps"]) > 0]  # no request completed: no p99 to show
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["t_s", column, "class"])
+
+
+def show_classes(r: sandbox.Results) -> None:
+    """Per request class: p99 over time against its SLO, the error budget's burn rate, per node, and why lost."""
+    names = list(r.classes)
+    color = alt.Color("class:N", title="class", scale=alt.Scale(domain=names, scheme="tableau10"))
+    time_axis = alt.X("t_s:Q", title="simulated time (s)")
+    st.markdown("**p99 latency per class** each simulated second; dashed: the class's SLO")
+    p99 = _class_series(r, "p99_ms")
+    if p99.empty:
+        st.caption("No completed requests to chart.")
+    else:
+        lines = alt.Chart(p99).mark_line().encode(
+            x=time_axis, y=alt.Y("p99_ms:Q", title="p99 latency (ms)"), color=color,
+            tooltip=["class", "t_s", alt.Tooltip("p99_ms:Q", format=",.1f")])
+        slos = pd.DataFrame([{"class": c.name, "slo_ms": c.slo_ms} for c in r.classes.values() if c.slo_ms])
+        chart = lines
+        if not slos.empty:
+            chart = lines + alt.Chart(slos).mark_rule(strokeDash=[6, 4], size=2).encode(
+                y="slo_ms:Q", color=color, tooltip=["class", alt.Tooltip("slo_ms:Q", title="SLO ms")])
+        st.altair_chart(chart, height=280)
+    st.markdown("**Error budget burn rate per class** each simulated second; at 1 (red) a class spends exactly "
+                "its budget")
+    burn = _class_series(r, "burn_rate")
+    if burn.empty:
+        st.caption("No class has an SLO target, so none has an error budget to burn: give a class an SLO target "
+                   "(0.999) in the workload's classes.")
+    else:
+        top = float(burn["burn_rate"].max())
+        skewed = top > 20  # a burn of hundreds would flatten the budget line at 1 onto the axis
+        scale = alt.Scale(type="symlog", constant=1) if skewed else alt.Scale()
+        ticks = [0] + [10.0 ** k for k in range(0, int(math.log10(top)) + 2)] if skewed else None
+        budgeted = list(dict.fromkeys(burn["class"]))  # the legend names only the classes with a line here
+        lines = alt.Chart(burn).mark_line().encode(
+            x=time_axis, y=alt.Y("burn_rate:Q", scale=scale, axis=alt.Axis(values=ticks, labelOverlap=False) if ticks else alt.Axis(),
+                                 title="burn rate (× budget)" + (", log scale" if skewed else "")),
+            color=alt.Color("class:N", title="class", scale=alt.Scale(domain=names, scheme="tableau10"),
+                            legend=alt.Legend(values=budgeted)),
+            tooltip=["class", "t_s", alt.Tooltip("burn_rate:Q", format=",.3g")])
+        line = pd.DataFrame({"burn_rate": [1.0], "label": ["budget"]})
+        rule = alt.Chart(line).mark_rule(color="#c53030", strokeDash=[4, 3], size=2).encode(
+            y="burn_rate:Q", tooltip=[alt.Tooltip("label:N", title="burn rate 1")])
+        text = alt.Chart(line).mark_text(align="left", dx=4, dy=-7, color="#c53030").encode(
+            x=alt.value(0), y="burn_rate:Q", text="label:N")
+        st.altair_chart(lines + rule + text, height=260)
+        for c in r.classes.values():
+            b = c.error_budget
+            if b.burn_rate is None:
+                continue
+            when = (f"the whole run's budget ({b.allowed or 0:,.1f} bad requests) was spent by "
+                    f"{b.exhausted_at_s:g} s" if b.exhausted_at_s is not None else "the budget lasted the run")
+            st.caption(f"{md(c.name)}: {b.bad:,} bad of {c.requests.arrived:,}, burn rate {b.burn_rate:,.3g} over "
+                       f"the run; {when}.")
+    rows = [{"node": n.name, "class": k, "arrived": v.get("arrived", 0), "completed": v.get("completed", 0),
+             "rejected": v.get("rejected", 0), "failed": v.get("failed", 0),
+             "wait ms": (v.get("wait_ms") or {}).get("mean"), "wait p99 ms": (v.get("wait_ms") or {}).get("p99")}
+            for n in r.nodes.values() for k, v in n.classes.items() if v.get("arrived")]
+    if rows:
+        st.markdown("**Per node and class**")
+        st.dataframe(rows, hide_index=True, column_config={
+            "wait ms": st.column_config.NumberColumn(format="%.2f", help="mean wait for a worker"),
+            "wait p99 ms": st.column_config.NumberColumn(format="%.2f")})
+    lost = [{"class": c.name, "status": k.status, "node": k.node, "reason": k.reason, "requests": k.count,
+             "share": k.share} for c in r.classes.values() for k in c.causes]
+    if lost:
+        st.markdown("**Why requests of each class were lost**")
+        st.dataframe(lost, hide_index=True, column_config={
+            "share": st.column_config.ProgressColumn("share of the class's arrivals", format="percent",
+                                                     min_value=0, max_value=1)})
+
+
 def show_bottleneck(r: sandbox.Results) -> None:
     """The node that limits the system, with its sentence."""
     if r.bottleneck.node:
-        st.info(f"**Bottleneck: {r.bottleneck.node}.** {r.bottleneck.why}.",
+        st.info(f"**Bottleneck: {r.bottleneck.node}.** {r.bottleneck.why.rstrip('.')}.",
                 icon=":material/troubleshoot:")
     else:
         st.info(r.bottleneck.why, icon=":material/troubleshoot:")
@@ -156,8 +291,11 @@ def show_traces(r: sandbox.Results, most: int = 8) -> None:
     ids = list(dict.fromkeys(spans["request_id"]))[:most]
     spans = spans[spans["request_id"].isin(ids)].reset_index(drop=True)
     spans["hop"] = spans.groupby("request_id").cumcount() + 1
-    spans["row"] = (spans["request_id"].astype(str) + " · " + spans["hop"].astype(str) + ". " + spans["node"])
-    spans["request"] = spans["request_id"].astype(str) + " (" + spans["status"] + ")"
+    class_of = {t.request_id: t.request_class for t in r.traces if t.request_class}  # with workload classes
+    who = spans["request_id"].astype(str) + (spans["request_id"].map(lambda i: f" {class_of[i]}" if i in class_of
+                                                                     else "") if class_of else "")
+    spans["row"] = who + " · " + spans["hop"].astype(str) + ". " + spans["node"]
+    spans["request"] = who + " (" + spans["status"] + ")"
     order = list(spans["row"])
     ends = spans.groupby("request_id")["end_ms"].max()
     skewed = ends.max() > 10 * max(ends.median(), 0.001)  # a few very long ones (messages behind a queue)
@@ -172,7 +310,8 @@ def show_traces(r: sandbox.Results, most: int = 8) -> None:
         tooltip=["request", "node", "replica", alt.Tooltip("arrive_ms:Q", format=".2f"),
                  alt.Tooltip("start_ms:Q", format=".2f"), alt.Tooltip("end_ms:Q", format=".2f"), "outcome"])
     st.altair_chart(wait + work, height=max(200, 22 * len(order)))
-    st.caption(f"The first {len(ids)} of {len(r.traces)} sampled requests, one row per hop (request id · hop. node): "
+    st.caption(f"The first {len(ids)} of {len(r.traces)} sampled requests, one row per hop (request id"
+               + (" and class" if class_of else "") + " · hop. node): "
                "grey is waiting for a worker (or, behind a queue, for a consumer), colour is time in the node, its "
                "own work and the calls it waits on.")
 
@@ -182,24 +321,47 @@ def show_theory(r: sandbox.Results) -> None:
     if not r.theory:
         st.caption("No node with workers to compare.")
         return
-    rows = [{"node": c.node, "agrees": "— not modelled" if c.agrees is None else "✓" if c.agrees else "✗ differs",
-             "theory": c.accuracy,
+    modelled = {c.node: c.accuracy != "none" for c in r.theory}  # a wait theory does not model is no prediction
+    rows = [{"node": c.node, "agrees": _agrees(c.agrees), "theory": c.accuracy,
              "predicted utilization": c.predicted_utilization if math.isfinite(c.predicted_utilization) else None,
              "simulated utilization": c.simulated_utilization,
-             "predicted wait ms": c.predicted_wait_ms, "simulated wait ms": c.simulated_wait_ms,
-             "predicted rejected": c.predicted_rejected, "simulated rejected": c.simulated_rejected, "note": c.note}
+             "predicted wait ms": c.predicted_wait_ms if modelled[c.node] else None,
+             "simulated wait ms": c.simulated_wait_ms,
+             "predicted rejected": c.predicted_rejected if modelled[c.node] else None,
+             "simulated rejected": c.simulated_rejected, "note": c.note}
             for c in r.theory]
     st.dataframe(rows, hide_index=True, column_config={
         "predicted utilization": st.column_config.NumberColumn(format="percent"),
         "simulated utilization": st.column_config.NumberColumn(format="percent"),
-        "predicted wait ms": st.column_config.NumberColumn(format="%.2f", help="empty: saturated"),
+        "predicted wait ms": st.column_config.NumberColumn(format="%.2f", help="empty: saturated, or not modelled"),
         "simulated wait ms": st.column_config.NumberColumn(format="%.2f"),
         "predicted rejected": st.column_config.NumberColumn(format="percent"),
         "simulated rejected": st.column_config.NumberColumn(format="percent"),
         "theory": st.column_config.TextColumn(help="exact: the formula is exact for this model; approximate: "
                                                    "within its stated band (bench/bench_analysis.py)"),
         "note": st.column_config.TextColumn(width="large")})
-    st.caption("Theory: traffic equations, then M/M/c waits scaled for the service-time spread (Allen-Cunneen).")
+    st.caption("Theory: traffic equations, then each node's wait by the most exact method it allows (M/M/c/K, "
+               "Pollaczek-Khinchine, else M/M/c scaled for the service-time spread: Allen-Cunneen); with request "
+               "classes, a class waits the shared wait at a first-come node, by Cobham's formula at one serving by "
+               "priority, and on its own workers behind a bulkhead.")
+    by_class = [{"node": c.node, "class": k, "agrees": _agrees(v.agrees), "theory": v.accuracy,
+                 "predicted share": v.predicted_share, "simulated share": v.simulated_share,
+                 "predicted wait ms": v.predicted_wait_ms if v.accuracy != "none" else None,
+                 "simulated wait ms": v.simulated_wait_ms, "note": v.note}
+                for c in r.theory for k, v in (getattr(c, "classes", None) or {}).items()]
+    if by_class:
+        st.markdown("**Per class at each node**")
+        st.dataframe(by_class, hide_index=True, column_config={
+            "predicted share": st.column_config.NumberColumn(format="percent", help="of the node's arriving calls"),
+            "simulated share": st.column_config.NumberColumn(format="percent"),
+            "predicted wait ms": st.column_config.NumberColumn(
+                format="%.2f", help="empty: the class's line grows without bound, or not modelled"),
+            "simulated wait ms": st.column_config.NumberColumn(format="%.2f"),
+            "note": st.column_config.TextColumn(width="large")})
+
+
+def _agrees(agrees: bool | None) -> str:
+    return "— not modelled" if agrees is None else "✓" if agrees else "✗ differs"
 
 
 def guarded(view: Callable[..., None], *args: Any) -> None:
@@ -214,10 +376,13 @@ def guarded(view: Callable[..., None], *args: Any) -> None:
 def show_results(scenario: sandbox.Scenario, r: sandbox.Results) -> None:
     """Everything about one run, each view on its own."""
     guarded(show_headline, r)
+    guarded(show_class_headline, r)
     guarded(show_bottleneck, r)
     views: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = [("Latency", show_latency, (r,)), ("Nodes over time", show_nodes_over_time, (r,)),
              ("Architecture", show_diagram, (scenario, r)), ("Failures", show_failures, (r,)),
              ("Traces", show_traces, (r,)), ("Theory vs simulation", show_theory, (r,))]
+    if r.classes:
+        views.insert(0, ("Classes", show_classes, (r,)))
     for tab, (_, view, args) in zip(st.tabs([label for label, _, _ in views]), views):
         with tab:
             guarded(view, *args)

@@ -78,21 +78,41 @@ def _write(path: str, key: str, integer: bool, keep_none: bool) -> None:
     state.update(edit.set_field(state.design(), path, value, keep_none=keep_none))
 
 
+def _write_keyed(path: str, key: str, integer: bool, keep_none: bool) -> None:
+    """Like _write, for one key of a mapping: clearing its last key removes the mapping (edit.set_keyed)."""
+    value = st.session_state[key]
+    if integer and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    state.update(edit.set_keyed(state.design(), path, value))
+
+
 def number_field(label: str, path: str, value: Any, problems: Problems, *, integer: bool = False,
                  step: float | None = None, help: str | None = None, placeholder: str | None = None,
-                 keep_none: bool = False, disabled: bool = False) -> None:
-    """A number field of the design; an empty optional field removes the setting."""
+                 keep_none: bool = False, disabled: bool = False, keyed: bool = False) -> None:
+    """A number field of the design; an empty optional field removes the setting (and, `keyed`, the mapping
+    it was the last key of).
+
+    A field with a `placeholder` (what empty means: "none", "no limit") is optional,
+    so it can be emptied even once it holds a number: Streamlit lets a number field
+    be cleared only when it was made without a value, so it starts from its widget
+    state instead. A field without one keeps its last number when emptied.
+    """
     key = state.widget_key(path)
+    write = _write_keyed if keyed else _write
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         value = None
+    if value is not None:
+        value = int(value) if integer else float(value)
+    clearable = placeholder is not None
+    if clearable and key not in st.session_state:
+        st.session_state[key] = value
+    start = None if clearable else value
     if integer:
-        value = int(value) if value is not None else None
-        st.number_input(label, value=value, step=1, format="%d", key=key, help=help, placeholder=placeholder,
-                        on_change=_write, args=(path, key, True, keep_none), disabled=disabled)
+        st.number_input(label, value=start, step=1, format="%d", key=key, help=help, placeholder=placeholder,
+                        on_change=write, args=(path, key, True, keep_none), disabled=disabled)
     else:
-        value = float(value) if value is not None else None
-        st.number_input(label, value=value, step=step or 1.0, format="%g", key=key, help=help,
-                        placeholder=placeholder, on_change=_write, args=(path, key, False, keep_none),
+        st.number_input(label, value=start, step=step or 1.0, format="%g", key=key, help=help,
+                        placeholder=placeholder, on_change=write, args=(path, key, False, keep_none),
                         disabled=disabled)
     show_field_problems(problems, path)
 
@@ -116,6 +136,26 @@ def checkbox_field(label: str, path: str, value: Any, problems: Problems, *, hel
     key = state.widget_key(path)
     st.checkbox(label, value=bool(value), key=key, help=help, on_change=_write, args=(path, key, False, False),
                 disabled=disabled)
+    show_field_problems(problems, path)
+
+
+def _write_choices(path: str, key: str) -> None:
+    chosen = list(st.session_state[key])
+    state.update(edit.set_field(state.design(), path, chosen or None))
+
+
+def multiselect_field(label: str, path: str, value: Any, options: Sequence[str], problems: Problems, *,
+                      help: str | None = None, placeholder: str | None = None) -> None:
+    """A list of choices for a design field; choosing none removes the setting (its default applies).
+
+    What the design holds stays among the options, even a name that is not one of
+    them, so it shows (with its problem under it) and can be taken out.
+    """
+    key = state.widget_key(path)
+    given = [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+    options = list(dict.fromkeys([*options, *given]))
+    st.multiselect(label, options, default=list(dict.fromkeys(given)), key=key, help=help, placeholder=placeholder,
+                   on_change=_write_choices, args=(path, key))
     show_field_problems(problems, path)
 
 

@@ -217,6 +217,29 @@ def test_pass_the_first_challenge(page: Page, server: str, shots: Path) -> None:
     shoot(page, shots, "challenges", height=2450)
 
 
+def test_an_example_with_request_classes_shows_each_class(page: Page, server: str, shots: Path) -> None:
+    open_app(page, server)
+    open_popover(page, "New", '[data-testid="stSelectbox"]')
+    page.locator('[data-testid="stPopoverBody"] [data-testid="stSelectbox"]').click()
+    page.get_by_role("option", name="Priority checkout", exact=True).click()
+    settle(page)
+    page.get_by_role("button", name="Create").click()
+    settle(page)
+    expect(canvas(page).locator('.react-flow__node[data-id="api"]')).to_be_visible()
+    go(page, "Run and results")
+    expect(page.get_by_text("Priority checkout")).to_be_visible()
+    page.get_by_role("button", name="Run simulation").click()
+    expect(page.get_by_text("checkout · p99 latency", exact=True)).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    settle(page)
+    # priority and shedding keep checkout within its 500 ms SLO while browse is shed (the file's own lesson)
+    assert number(figure(page, "checkout · p99 latency")) < 500
+    assert number(figure(page, "checkout · lost")) == 0
+    assert number(figure(page, "browse · lost")) > 5
+    expect(page.get_by_text("p99 latency per class")).to_be_visible()
+    expect(page.get_by_text("Error budget burn rate per class")).to_be_visible()
+    shoot(page, shots, "classes", height=2300)
+
+
 def test_an_invalid_upload_is_refused_and_a_share_link_reproduces_the_design(
         page: Page, server: str, tmp_path: Path) -> None:
     open_app(page, server)
