@@ -17,6 +17,7 @@ True
 from .analysis import Analysis, NodeEstimate, accuracy_text, analyse
 from .calls import Edge
 from .diagram import to_dot
+from .mermaid import to_mermaid
 from .engine import Limits, simulate
 from .errors import RunCancelled, SandboxError, ScenarioError, SimulationError
 from .experiments import RunOptions, compare, replicate, sweep
@@ -31,7 +32,7 @@ __all__ = [
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
     "NodeResult", "Requests", "Results", "RunCancelled", "RunOptions", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "accuracy_text", "analyse", "from_dict", "json_schema", "load", "loads",
-    "simulate", "to_dot", "to_graph", "with_overrides", "replicate", "compare", "sweep",
+    "simulate", "to_dot", "to_mermaid", "to_graph", "with_overrides", "replicate", "compare", "sweep",
     "ClassResult", "ErrorBudget", "TrafficClass",
 ]
 __version__ = "0.1.0"

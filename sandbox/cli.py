@@ -4,7 +4,7 @@
     sandbox validate FILE
     sandbox analyse FILE [--rate R] [--json]
     sandbox schema
-    sandbox diagram FILE [--svg OUT] [--run] [--seed N] [--duration S]
+    sandbox diagram FILE [--format dot|mermaid] [--svg OUT] [--run] [--seed N] [--duration S]
     sandbox challenge list [--json]
     sandbox challenge check FILE [--design DESIGN.yaml | --solution] [--predict ID=VALUE] [--json]
     sandbox replicate FILE [-n 10]                      each figure as mean ± 95% interval
@@ -75,8 +75,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="a prediction, scored against the runs (repeatable)")
     chc.add_argument("--json", action="store_true")
 
-    dia = sub.add_parser("diagram", help="print the architecture as Graphviz DOT, or write SVG")
+    dia = sub.add_parser("diagram", help="print the architecture as Graphviz DOT or Mermaid, or write SVG")
     dia.add_argument("file")
+    dia.add_argument("--format", choices=("dot", "mermaid"), default="dot",
+                     help="dot (Graphviz, the default) or mermaid (a flowchart for docs and pull requests)")
     dia.add_argument("--svg", metavar="OUT", default=None,
                      help="write SVG here, or - for standard output (needs Graphviz's dot program)")
     dia.add_argument("--run", action="store_true", help="simulate first and colour nodes by utilization")
@@ -263,6 +265,9 @@ def _diagram(args: argparse.Namespace, out: TextIO) -> int:
     _seed(args.seed)
     _positive("--duration", args.duration)
     s = load(args.file)
+    if args.format == "mermaid" and args.svg is not None:
+        raise ScenarioError("--svg", [("", "--svg draws the Graphviz diagram; Mermaid is text, printed as it is "
+                                          "(leave out --svg, or --format mermaid)")])
     results = None
     if args.run:
         from .engine import simulate
@@ -273,6 +278,10 @@ def _diagram(args: argparse.Namespace, out: TextIO) -> int:
             raise ScenarioError(args.file, exc.problems) from None
         _warn_if_long(run_s)
         results = simulate(run_s, seed=args.seed)
+    if args.format == "mermaid":
+        from .mermaid import to_mermaid
+        out.write(to_mermaid(s, results) + "\n")
+        return 0
     dot = to_dot(s, results)
     if args.svg is None:
         out.write(dot + "\n")

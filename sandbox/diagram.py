@@ -27,11 +27,12 @@ import shutil
 
 import graphviz
 
+from .calls import Edge
 from .kinds import kind_of
 from .results import Results
 from .scenario import Scenario
 
-__all__ = ["to_dot", "to_svg", "utilization_colour"]
+__all__ = ["to_dot", "to_svg", "utilization_colour", "node_lines", "node_fill", "entry_label", "edge_label"]
 
 CLIENTS = "clients (entry)"   # the synthetic node requests come from: no node name holds a space
 
@@ -62,40 +63,64 @@ def to_dot(scenario: Scenario, results: Results | None = None) -> str:
     g.node(CLIENTS, "clients", shape="plaintext", style="")
     bottleneck = results.bottleneck.node if results else None
     for name, node in scenario.nodes.items():
-        kind = kind_of(node)
-        label = f"{name}\n{kind.label}\n{kind.summary(node)}"
-        attrs = {"shape": kind.shape}
-        if results is not None and name in results.nodes:
-            n = results.nodes[name]
-            if n.capacity:
-                attrs["fillcolor"] = utilization_colour(n.utilization)
-                wait = n.wait_ms["mean"]
-                shown = f"{wait / 1000:.1f} s" if wait >= 1000 else f"{wait:.1f} ms"
-                label += f"\n{n.utilization:.0%} busy, wait {shown}"
-            if n.rejected:
-                label += f"\nrejected {n.rejected:,}"
-            if name == bottleneck:
-                attrs.update(penwidth="3", color="#c53030")
-                label = "BOTTLENECK\n" + label
-        g.node(name, label, **attrs)
-    rate = scenario.workload.rate_rps
-    entry_label = f"{rate:g} rps" if rate else f"{scenario.workload.users} users"
-    g.edge(CLIENTS, scenario.workload.entry, label=entry_label)
+        attrs = {"shape": kind_of(node).shape}
+        fill = node_fill(name, results)
+        if fill is not None:
+            attrs["fillcolor"] = fill
+        if name == bottleneck:
+            attrs.update(penwidth="3", color="#c53030")
+        g.node(name, "\n".join(node_lines(scenario, name, results)), **attrs)
+    g.edge(CLIENTS, scenario.workload.entry, label=entry_label(scenario))
     for e in scenario.edges:
-        parts = []
-        if e.probability < 1:
-            parts.append(f"p={e.probability:g}")
-        if e.when != "always":
-            parts.append(e.when)
-        if e.weight is not None:
-            parts.append(f"weight {e.weight:g}")
-        if e.classes is not None:
-            parts.append(" + ".join(e.classes) + " only")
-        if e.latency_ms:
-            parts.append(f"{e.latency_ms:g} ms")
         style = kind_of(scenario.nodes[e.source]).edge_style()
-        g.edge(e.source, e.target, label=", ".join(parts), style=style)
+        g.edge(e.source, e.target, label=edge_label(e), style=style)
     return g.source
+
+
+def node_lines(scenario: Scenario, name: str, results: Results | None = None) -> list[str]:
+    """The lines of a node's label: its name, kind and size; after a run its load, and the bottleneck marked."""
+    node = scenario.nodes[name]
+    kind = kind_of(node)
+    lines = [name, kind.label, kind.summary(node)]
+    if results is not None and name in results.nodes:
+        n = results.nodes[name]
+        if n.capacity:
+            wait = n.wait_ms["mean"]
+            shown = f"{wait / 1000:.1f} s" if wait >= 1000 else f"{wait:.1f} ms"
+            lines.append(f"{n.utilization:.0%} busy, wait {shown}")
+        if n.rejected:
+            lines.append(f"rejected {n.rejected:,}")
+        if name == results.bottleneck.node:
+            lines.insert(0, "BOTTLENECK")
+    return lines
+
+
+def node_fill(name: str, results: Results | None) -> str | None:
+    """A node's fill after a run (by its utilization), None before one or for a node without workers."""
+    n = results.nodes.get(name) if results is not None else None
+    return utilization_colour(n.utilization) if n is not None and n.capacity else None
+
+
+def entry_label(scenario: Scenario) -> str:
+    """What arrives at the entry: a rate, or closed-loop users."""
+    rate = scenario.workload.rate_rps
+    return f"{rate:g} rps" if rate else f"{scenario.workload.users} users"
+
+
+def edge_label(e: Edge) -> str:
+    """A call's label: what makes it less than certain, and its network latency."""
+    parts = []
+    if e.probability < 1:
+        parts.append(f"p={e.probability:g}")
+    if e.when != "always":
+        parts.append(e.when)
+    if e.weight is not None:
+        parts.append(f"weight {e.weight:g}")
+    if e.classes is not None:
+        parts.append(" + ".join(e.classes) + " only")
+    if e.latency_ms:
+        parts.append(f"{e.latency_ms:g} ms")
+    return ", ".join(parts)
 
 
 def to_svg(dot: str) -> bytes:

@@ -190,6 +190,9 @@ def _design_section(folder: Path, stem: str, s: Scenario, run: "Results", headin
         (folder / f"{stem}.dot").write_text(dot + "\n", encoding="utf-8")
         lines += [f"Graphviz is not installed here, so the diagram is `{stem}.dot` "
                   f"(render it with `dot -Tsvg {stem}.dot -o {stem}.svg`):", "", "```dot", dot.rstrip(), "```", ""]
+    from .mermaid import to_mermaid
+    lines += ["The same diagram as Mermaid, to paste into docs and pull requests:", "", "```mermaid",
+              to_mermaid(s, run), "```", ""]
     lines.append(markdown_table(["node", "kind", "size", "service time", "other settings"],
                                 [_node_row(name, node) for name, node in s.nodes.items()], numbers=False))
     if s.edges:

@@ -129,6 +129,7 @@ class Kind(Generic[S]):
     spec: type[S]
     price: ClassVar[float]              # default US dollars per replica-hour (vendor-neutral)
     shape: ClassVar[str] = "box"        # Graphviz node shape
+    mermaid: ClassVar[tuple[str, str]] = ("[", "]")   # the brackets of its Mermaid shape, around the label
     icon: ClassVar[str] = "widgets"     # a Material Symbols name, for the app's palette
     stem: ClassVar[str]                 # the name a node added from the palette starts from
     palette: ClassVar[dict[str, Any]]   # the node the palette adds (plain data, as YAML holds it)

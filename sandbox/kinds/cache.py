@@ -33,6 +33,7 @@ class CacheKind(StationKind[CacheNode]):
     spec = CacheNode
     price = 0.15
     shape = "box3d"
+    mermaid = ("[[", "]]")   # a subroutine box, like the 3D box of the DOT diagram
     icon = "bolt"
     stem = "cache"
     branches = True

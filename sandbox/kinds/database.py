@@ -28,6 +28,7 @@ class DatabaseKind(StationKind[DatabaseNode]):
     spec = DatabaseNode
     price = 0.40
     shape = "cylinder"
+    mermaid = ("[(", ")]")   # a cylinder
     icon = "database"
     stem = "db"
     palette: ClassVar[dict[str, Any]] = {"kind": "database", "workers": 20, "queue_limit": 200,

@@ -36,6 +36,7 @@ class LoadBalancerKind(Kind[LoadBalancerNode]):
     spec = LoadBalancerNode
     price = 0.03
     shape = "diamond"
+    mermaid = ("{", "}")
     icon = "call_split"
     stem = "lb"
     palette: ClassVar[dict[str, Any]] = {"kind": "load_balancer", "policy": "round_robin"}

@@ -55,6 +55,7 @@ class QueueKind(Kind[QueueNode]):
     spec = QueueNode
     price = 0.05
     shape = "cds"
+    mermaid = (">", "]")     # an asymmetric flag, like the DOT diagram's arrow box
     icon = "view_list"
     stem = "queue"
     asynchronous = True

@@ -39,6 +39,7 @@ class RateLimiterKind(Kind[RateLimiterNode]):
     spec = RateLimiterNode
     price = 0.02
     shape = "octagon"
+    mermaid = ("{{", "}}")   # a hexagon: Mermaid has no octagon
     icon = "speed"
     stem = "limiter"
     palette: ClassVar[dict[str, Any]] = {"kind": "rate_limiter", "rate_rps": 100, "burst": 10}
