@@ -130,6 +130,9 @@ class Kind(Generic[S]):
     price: ClassVar[float]              # default US dollars per replica-hour (vendor-neutral)
     shape: ClassVar[str] = "box"        # Graphviz node shape
     mermaid: ClassVar[tuple[str, str]] = ("[", "]")   # the brackets of its Mermaid shape, around the label
+    # container images it is recognised by when a design is imported (a word of the image's name: "postgres"
+    # matches postgres:16 and bitnami/postgresql); a service is what nothing else claims
+    images: ClassVar[tuple[str, ...]] = ()
     icon: ClassVar[str] = "widgets"     # a Material Symbols name, for the app's palette
     stem: ClassVar[str]                 # the name a node added from the palette starts from
     palette: ClassVar[dict[str, Any]]   # the node the palette adds (plain data, as YAML holds it)
@@ -138,6 +141,7 @@ class Kind(Generic[S]):
     asynchronous: ClassVar[bool] = False   # answers at once; the work behind it does not fail the request
     has_workers: ClassVar[bool] = False    # holds workers of its own (a resource measure in experiments)
     branches: ClassVar[bool] = False       # its calls may be `when: hit` or `when: miss`
+    balancer: ClassVar[bool] = False       # spreads requests: its calls are one weighted choice (a front door)
 
     def __repr__(self) -> str:
         return f"<kind {self.name}>"

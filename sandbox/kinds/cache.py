@@ -34,6 +34,7 @@ class CacheKind(StationKind[CacheNode]):
     price = 0.15
     shape = "box3d"
     mermaid = ("[[", "]]")   # a subroutine box, like the 3D box of the DOT diagram
+    images = ("redis", "memcached", "valkey", "keydb", "dragonfly")
     icon = "bolt"
     stem = "cache"
     branches = True

@@ -29,6 +29,8 @@ class DatabaseKind(StationKind[DatabaseNode]):
     price = 0.40
     shape = "cylinder"
     mermaid = ("[(", ")]")   # a cylinder
+    images = ("postgres", "postgresql", "postgis", "mysql", "mariadb", "mongo", "mongodb", "cassandra", "scylla",
+              "cockroach", "cockroachdb", "couchdb", "elasticsearch", "opensearch", "clickhouse")
     icon = "database"
     stem = "db"
     palette: ClassVar[dict[str, Any]] = {"kind": "database", "workers": 20, "queue_limit": 200,

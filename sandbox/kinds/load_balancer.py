@@ -37,6 +37,8 @@ class LoadBalancerKind(Kind[LoadBalancerNode]):
     price = 0.03
     shape = "diamond"
     mermaid = ("{", "}")
+    images = ("nginx", "haproxy", "traefik", "envoy", "caddy")
+    balancer = True
     icon = "call_split"
     stem = "lb"
     palette: ClassVar[dict[str, Any]] = {"kind": "load_balancer", "policy": "round_robin"}

@@ -56,6 +56,7 @@ class QueueKind(Kind[QueueNode]):
     price = 0.05
     shape = "cds"
     mermaid = (">", "]")     # an asymmetric flag, like the DOT diagram's arrow box
+    images = ("rabbitmq", "activemq", "nats", "kafka", "redpanda", "sqs", "elasticmq")
     icon = "view_list"
     stem = "queue"
     asynchronous = True
