@@ -19,6 +19,7 @@ from .calls import Edge
 from .diagram import to_dot
 from .mermaid import to_mermaid
 from .compose import from_compose
+from .k8s import from_k8s
 from .engine import Limits, simulate
 from .errors import RunCancelled, SandboxError, ScenarioError, SimulationError
 from .experiments import RunOptions, compare, replicate, sweep
@@ -33,7 +34,7 @@ __all__ = [
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
     "NodeResult", "Requests", "Results", "RunCancelled", "RunOptions", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "accuracy_text", "analyse", "from_dict", "json_schema", "load", "loads",
-    "simulate", "to_dot", "to_mermaid", "from_compose", "to_graph", "with_overrides", "replicate", "compare", "sweep",
+    "simulate", "to_dot", "to_mermaid", "from_compose", "from_k8s", "to_graph", "with_overrides", "replicate", "compare", "sweep",
     "ClassResult", "ErrorBudget", "TrafficClass",
 ]
 __version__ = "0.1.0"

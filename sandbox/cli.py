@@ -12,6 +12,7 @@
     sandbox sweep FILE --set PATH=START:STOP:STEPS [--set ...] [-n 5]
     sandbox report FILE [--compare B.yaml] [--set PATH=VALUE] [--sweep PATH=RANGE] --out DIR [--force]
     sandbox import compose docker-compose.yml [--out FILE]   a scenario draft, its assumed values listed
+    sandbox import k8s FILE_OR_DIR... [--out FILE]           the same from Kubernetes manifests
 
 The experiments take --workers N (local processes; default every core) or
 --scheduler tcp://HOST:8786 (a Dask cluster), --json, and --progress.
@@ -85,11 +86,15 @@ def _parser() -> argparse.ArgumentParser:
     dia.add_argument("--run", action="store_true", help="simulate first and colour nodes by utilization")
     dia.add_argument("--seed", type=int, default=None)
     dia.add_argument("--duration", type=float, default=None, metavar="S", help="with --run: override workload.duration_s")
-    imp = sub.add_parser("import", help="draft a scenario from your system's files (docker-compose)")
+    imp = sub.add_parser("import", help="draft a scenario from your system's files (docker-compose, Kubernetes)")
     impsub = imp.add_subparsers(dest="import_command", required=True, metavar="FORMAT")
     imc = impsub.add_parser("compose", help="a docker-compose file: services, their kinds, calls and replicas")
     imc.add_argument("file", help="docker-compose.yml")
     imc.add_argument("--out", metavar="FILE", default=None,
+                     help="write the draft here (never over an existing file) instead of printing it")
+    imk = impsub.add_parser("k8s", help="Kubernetes manifests: Deployments, Services, autoscalers, Ingresses")
+    imk.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="manifest files, or folders of .yaml files")
+    imk.add_argument("--out", metavar="FILE", default=None,
                      help="write the draft here (never over an existing file) instead of printing it")
     _experiment_parsers(sub)
     return p
@@ -467,8 +472,13 @@ def _report_folder(folder: Path, force: bool) -> bool:
 
 def _import(args: argparse.Namespace, out: TextIO) -> int:
     """A scenario draft on standard output (or --out); what it assumed, on standard error."""
-    from .compose import draft_yaml, from_compose
-    draft = from_compose(args.file)
+    from .drafts import draft_yaml
+    if args.import_command == "compose":
+        from .compose import from_compose
+        draft = from_compose(args.file)
+    else:
+        from .k8s import from_k8s
+        draft = from_k8s(*args.paths)
     text = draft_yaml(draft)
     if args.out is None:
         out.write(text)
@@ -485,7 +495,7 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
     kinds = ", ".join(f"{n} ({d['kind'].replace('_', ' ')})" for n, d in nodes.items())
     print(f"{len(nodes)} nodes: {kinds}; {len(draft.data['edges'])} calls; requests enter at "
           f"{draft.data['workload']['entry']}.", file=sys.stderr)
-    print(f"{len(draft.assumed)} values are assumed (the file could not tell), marked in the draft's comments:",
+    print(f"{len(draft.assumed)} values are assumed (the files could not tell), marked in the draft's comments:",
           file=sys.stderr)
     for a in draft.assumed:
         print(f"  {a.path}: {a.why}", file=sys.stderr)

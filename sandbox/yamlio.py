@@ -42,7 +42,7 @@ from yaml.nodes import MappingNode, Node
 
 from .errors import ScenarioError
 
-__all__ = ["parse", "read_text", "MAX_FILE_BYTES"]
+__all__ = ["parse", "parse_all", "read_text", "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 1024 * 1024  # a large design is tens of kilobytes; a megabyte of YAML takes seconds to read
 
@@ -92,9 +92,28 @@ def _where(mark: Any) -> str:
 
 def parse(text: str, source: str = "<text>") -> Any:
     """The plain data (dicts, lists, strings, numbers) a YAML text holds, or ScenarioError."""
+    return _load(text, source, every=False)
+
+
+def parse_all(text: str, source: str = "<text>") -> list[Any]:
+    """Each document of a multi-document YAML text (``---`` between them), read as :func:`parse` reads one.
+
+    >>> parse_all("a: 1\\n---\\nb: 2\\n")
+    [{'a': 1}, {'b': 2}]
+    """
+    documents: list[Any] = _load(text, source, every=True)
+    return documents
+
+
+def _load(text: str, source: str, every: bool) -> Any:
     loader = _DesignLoader(text)
     try:
-        return loader.get_single_data()
+        if not every:
+            return loader.get_single_data()
+        documents = []
+        while loader.check_data():
+            documents.append(loader.get_data())
+        return documents
     except _Refused as exc:
         raise ScenarioError(source, [(_where(exc.node.start_mark), exc.reason)]) from None
     except ConstructorError as exc:

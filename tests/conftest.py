@@ -70,3 +70,15 @@ def need(available: bool, reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason}: .ci/run should have installed it", pytrace=False)
     pytest.skip(reason)
+
+
+def run_command(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """The CLI run in this process: (exit code, what it printed, its stderr), with no traceback in stderr."""
+    import io
+
+    from sandbox.cli import main
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, out.getvalue(), err

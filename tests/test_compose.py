@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 
 import sandbox
-from sandbox.cli import main
-from sandbox.compose import draft_yaml, from_compose, from_compose_text, kind_of_image
+from sandbox.compose import from_compose, from_compose_text
+from sandbox.drafts import draft_yaml, kind_of_image
 from sandbox.errors import ScenarioError
+
+from .conftest import run_command as cli
 
 SHOP = """
 services:
@@ -35,13 +36,6 @@ services:
     image: bitnami/redis:7.2
 """
 
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    out = io.StringIO()
-    code = main(list(argv), out=out)
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return code, out.getvalue(), err
 
 
 @pytest.mark.parametrize("image, kind", [
