@@ -19,10 +19,11 @@ import streamlit as st
 import sandbox
 from sandbox import edit, share
 from sandbox.challenges import challenge_of, check_constraints, design as challenge_design
+from sandbox.importers import draft_of
 from sandbox.kinds import KINDS
 
 from app import canvas, forms, state, widgets
-from app.text import md
+from app.text import code, md
 
 MAX_UPLOAD_BYTES = 512 * 1024
 
@@ -80,15 +81,25 @@ def _delete_saved() -> None:
 
 
 def _import(text: str, source: str) -> None:
-    """Replace the design with a YAML text, or refuse it (every problem listed) and keep the design."""
+    """Replace the design with a YAML text (a design, a docker-compose file or Kubernetes manifests), or refuse
+    it (every problem listed) and keep the design."""
     try:
-        data = edit.parse_yaml(text, source=source)
+        draft = draft_of(text, source)
+        data = edit.parse_yaml(text, source=source) if draft is None else draft.data
     except sandbox.ScenarioError as exc:
         state.flash("error", f"**{md(source[:1].upper() + source[1:])} was refused; your design is unchanged.**"
                              f"\n\n{widgets.problem_lines(exc.problems)}")
         return
-    if state.open_new(data):
+    if not state.open_new(data):
+        return
+    if draft is None:
         state.flash("success", f"Imported {md(source)}: “{md(data.get('name'), limit=80)}”.")
+        return
+    assumed = "\n".join(f"- {code(a.path)}: {md(a.why)}" for a in draft.assumed)
+    notes = "".join(f"\n- {md(n)}" for n in draft.notes)
+    state.flash("warning", f"**Drafted a design from {md(source)}: {len(data['nodes'])} nodes, "
+                           f"{len(data['edges'])} calls.** These values are assumed (the file could not tell "
+                           f"them); replace them with measurements:\n\n{assumed}" + (f"\n\nNotes:{notes}" if notes else ""))
 
 
 def _import_upload() -> None:
@@ -139,8 +150,10 @@ def design_bar_ui(data: dict[str, Any], text: str, valid: bool) -> None:
                 st.button("Delete", on_click=_delete_saved, key="delete_button", icon=":material/delete:",
                           disabled=not sure)
         with st.popover("Import", key="pop_import", icon=":material/upload:"):
-            st.file_uploader("A scenario YAML file", type=["yaml", "yml"], key="upload", on_change=_import_upload,
-                             max_upload_size=1)
+            st.file_uploader("A scenario, docker-compose or Kubernetes YAML file", type=["yaml", "yml"], key="upload",
+                             on_change=_import_upload, max_upload_size=1,
+                             help="a docker-compose file or Kubernetes manifests become a draft: their structure, "
+                                  "with every number they cannot tell assumed and listed")
         file_name = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(data.get("name") or "design"))
         st.download_button("Download YAML", text, file_name=f"{file_name.lower()}.yaml",
                            mime="application/x-yaml", on_click="ignore", icon=":material/download:",

@@ -148,8 +148,15 @@ def finish(draft: Draft, source: str, what: str, nodes: dict[str, Any], calls: l
     edges: list[dict[str, Any]] = []
     for pair in dict.fromkeys(c for c in calls if c[0] != c[1]):
         edges.append({"from": pair[0], "to": pair[1]})
-    for node, spec in nodes.items():
+    for node, spec in list(nodes.items()):
         out = [e for e in edges if e["from"] == node]
+        if KINDS[spec["kind"]].balancer and not out:   # a balancer needs something to balance over
+            draft.notes.append(f"{node} looks like a {KINDS[spec['kind']].label} but calls nothing the files "
+                               "name: drafted as a service (serving its own content); give it its calls and "
+                               f"kind: {spec['kind']} if it proxies")
+            nodes[node] = spec = copy.deepcopy(SERVICE.palette)
+            draft.assumed.append(Assumption(f"nodes.{node}.service_time", spec["service_time"],
+                                            "a typical service: measure it"))
         if KINDS[spec["kind"]].balancer and len(out) > 1:   # a balancer routes each request to one of them
             for e in out:
                 e["weight"] = 1

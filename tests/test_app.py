@@ -307,3 +307,18 @@ def test_every_challenge_starter_opens_in_the_builder_within_its_rules(db: Path,
     assert not at.exception
     assert "Challenge:" in texts(at.markdown)
     assert not [w for w in at.warning if "was changed" in str(w.value) or "was added" in str(w.value)]
+
+
+def test_a_compose_file_pasted_as_yaml_becomes_a_draft_with_its_assumptions_listed(db: Path) -> None:
+    at = with_design(db, SMALL)
+    yaml_box = [t for t in at.text_area if t.key.endswith("__yaml")][0]
+    yaml_box.set_value("services:\n  web: {image: 'nginx:1.27', ports: ['80:80'], depends_on: [app]}\n"
+                       "  app: {image: acme/shop, environment: {DB: 'postgres://db:5432/x'}}\n"
+                       "  db: {image: 'postgres:16'}\n")
+    button(at, "Apply YAML").click().run()
+    assert not at.exception
+    d = at.session_state["design"]
+    assert {n: v["kind"] for n, v in d["nodes"].items()} == {"web": "load_balancer", "app": "service",
+                                                             "db": "database"}
+    message = texts(at.warning)
+    assert "Drafted a design" in message and "nodes.db.service_time" in message and "workload.rate_rps" in message

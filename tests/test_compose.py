@@ -139,3 +139,10 @@ def test_the_command_prints_the_draft_lists_the_assumptions_and_never_overwrites
     bad.write_text("services: [a]\n")
     code, _, err = cli(capsys, "import", "compose", str(bad))
     assert code == 2 and str(bad) in err and "services" in err
+
+
+def test_a_proxy_that_calls_nothing_is_drafted_as_a_service_and_said() -> None:
+    draft = from_compose_text("services:\n  site: {image: nginx:1.27, ports: ['80:80']}\n")
+    assert draft.data["nodes"]["site"]["kind"] == "service"   # a balancer with nothing behind it is not valid
+    assert any("calls nothing" in n for n in draft.notes)
+    assert "nodes.site.service_time" in {a.path for a in draft.assumed}
