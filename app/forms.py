@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -35,14 +35,24 @@ def _remove_node(name: str) -> None:
     st.session_state.pop("sel_node", None)
 
 
-def _rename_node(old: str, key: str) -> None:
+def _renamed(old: str, key: str, rename: Callable[[dict[str, Any], str, str], dict[str, Any]],
+             problem_key: str) -> tuple[str, dict[str, Any]] | None:
+    """(the new name, the renamed design) from the name typed in box `key`, or None: refused, with the reason
+    kept under `problem_key` and the box showing the name it still has, not the one refused."""
     new = str(st.session_state[key]).strip()
     try:
-        data = edit.rename_node(state.design(), old, new)
+        return new, rename(state.design(), old, new)
     except ValueError as exc:
-        st.session_state["rename_problem"] = (old, f"Still called {old}: {exc}")
-        st.session_state[key] = old  # the box shows the name the node still has, not the one refused
+        st.session_state[problem_key] = (old, f"Still called {old}: {exc}")
+        st.session_state[key] = old
+        return None
+
+
+def _rename_node(old: str, key: str) -> None:
+    renamed = _renamed(old, key, edit.rename_node, "rename_problem")
+    if renamed is None:
         return
+    new, data = renamed
     layout = {(new if k == old else k): v for k, v in state.layout().items()}
     state.update(data, layout, structural=True)
     st.session_state["sel_node"] = new
@@ -105,14 +115,9 @@ def _remove_class(name: str) -> None:
 
 
 def _rename_class(old: str, key: str) -> None:
-    new = str(st.session_state[key]).strip()
-    try:
-        data = edit.rename_class(state.design(), old, new)
-    except ValueError as exc:
-        st.session_state["class_rename_problem"] = (old, f"Still called {old}: {exc}")
-        st.session_state[key] = old  # the box shows the name the class still has, not the one refused
-        return
-    state.update(data, structural=True)
+    renamed = _renamed(old, key, edit.rename_class, "class_rename_problem")
+    if renamed is not None:
+        state.update(renamed[1], structural=True)
 
 
 # ── inputs ───────────────────────────────────────────────────────────────────

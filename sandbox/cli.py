@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from .cli_challenge import challenge_command
+from .cli_import import add_import_parser, import_command
 from .errors import SandboxError, ScenarioError, SimulationError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,16 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     dia.add_argument("--run", action="store_true", help="simulate first and colour nodes by utilization")
     dia.add_argument("--seed", type=int, default=None)
     dia.add_argument("--duration", type=float, default=None, metavar="S", help="with --run: override workload.duration_s")
-    imp = sub.add_parser("import", help="draft a scenario from your system's files (docker-compose, Kubernetes)")
-    impsub = imp.add_subparsers(dest="import_command", required=True, metavar="FORMAT")
-    imc = impsub.add_parser("compose", help="a docker-compose file: services, their kinds, calls and replicas")
-    imc.add_argument("file", help="docker-compose.yml")
-    imc.add_argument("--out", metavar="FILE", default=None,
-                     help="write the draft here (never over an existing file) instead of printing it")
-    imk = impsub.add_parser("k8s", help="Kubernetes manifests: Deployments, Services, autoscalers, Ingresses")
-    imk.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="manifest files, or folders of .yaml files")
-    imk.add_argument("--out", metavar="FILE", default=None,
-                     help="write the draft here (never over an existing file) instead of printing it")
+    add_import_parser(sub)
     _experiment_parsers(sub)
     return p
 
@@ -470,40 +462,6 @@ def _report_folder(folder: Path, force: bool) -> bool:
     return new
 
 
-def _import(args: argparse.Namespace, out: TextIO) -> int:
-    """A scenario draft on standard output (or --out); what it assumed, on standard error."""
-    from .drafts import draft_yaml
-    if args.import_command == "compose":
-        from .compose import from_compose
-        draft = from_compose(args.file)
-    else:
-        from .k8s import from_k8s
-        draft = from_k8s(*args.paths)
-    text = draft_yaml(draft)
-    if args.out is None:
-        out.write(text)
-    else:
-        try:
-            with open(args.out, "x", encoding="utf-8") as f:   # "x": an existing file is never replaced
-                f.write(text)
-        except FileExistsError:
-            raise ScenarioError("--out", [("", f"{args.out} already exists; choose another name")]) from None
-        except OSError as exc:
-            raise ScenarioError("--out", [("", f"{args.out} cannot be written: {exc.strerror or exc}")]) from None
-        out.write(f"wrote {args.out}\n")
-    nodes = draft.data["nodes"]
-    kinds = ", ".join(f"{n} ({d['kind'].replace('_', ' ')})" for n, d in nodes.items())
-    print(f"{len(nodes)} nodes: {kinds}; {len(draft.data['edges'])} calls; requests enter at "
-          f"{draft.data['workload']['entry']}.", file=sys.stderr)
-    print(f"{len(draft.assumed)} values are assumed (the files could not tell), marked in the draft's comments:",
-          file=sys.stderr)
-    for a in draft.assumed:
-        print(f"  {a.path}: {a.why}", file=sys.stderr)
-    for n in draft.notes:
-        print(f"  note: {n}", file=sys.stderr)
-    return 0
-
-
 _COMMANDS = {"run": _run, "validate": _validate, "analyse": _analyse, "analyze": _analyse,
              "schema": _schema, "diagram": _diagram, "replicate": _replicate, "compare": _compare,
-             "sweep": _sweep, "report": _report, "challenge": challenge_command, "import": _import}
+             "sweep": _sweep, "report": _report, "challenge": challenge_command, "import": import_command}
