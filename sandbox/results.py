@@ -151,13 +151,16 @@ class Bottleneck:
 
 @dataclass(frozen=True)
 class Span:
-    """One hop of a traced request: arrival, start of service, end (ms from the request's start)."""
+    """One hop of a traced request: arrival, start of service, end (ms from the request's start), and the
+    place in the trace's spans of the hop that made this call (None for the first hop, or when the caller
+    was past the trace's first 1,000 hops)."""
     node: str
     replica: int
     arrive_ms: float
     start_ms: float
     end_ms: float
     outcome: str
+    parent: int | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .analysis import Analysis, analyse
-from .components import Component, Span as SpanRecord
+from .components import Component, Span as SpanRecord, Spans
 from .diagnosis import class_sentence, compare_with_theory, find_bottleneck
 from .kinds import kind_of
 from .recorder import RunRecorder
@@ -172,6 +172,20 @@ def _in_call_order(spans: list[SpanRecord]) -> list[SpanRecord]:
     return [spans[k] for k in order]
 
 
+def _trace_spans(spans: Spans | None, t0: float) -> list[Span]:
+    """A traced request's spans in call order, each pointing at its caller's place in the list."""
+    if not spans:
+        return []
+    ordered = _in_call_order(spans)
+    place = {s.sid: i for i, s in enumerate(ordered)}
+    out = []
+    for s in ordered:
+        up = spans.parent_of[s.sid]
+        out.append(Span(s.node, s.replica, _ms(s.arrive_s - t0), _ms(s.start_s - t0), _ms(s.end_s - t0),
+                        s.outcome, place.get(up) if up >= 0 else None))
+    return out
+
+
 def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, Component],
               engine: EngineInfo) -> Results:
     """The :class:`Results` of a finished run, from its components and its record."""
@@ -204,10 +218,7 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
     if classes:
         why = bottleneck.why.rstrip()
         bottleneck = replace(bottleneck, why=f"{why}{'' if why.endswith('.') else '.'} {class_sentence(classes)}")
-    traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency),
-                    [Span(s.node, s.replica, _ms(s.arrive_s - r.t0), _ms(s.start_s - r.t0), _ms(s.end_s - r.t0),
-                          s.outcome)
-                     for s in _in_call_order(r.spans or [])],
+    traces = [Trace(r.id, r.t0, "completed" if f is None else f.status, _ms(latency), _trace_spans(r.spans, r.t0),
                     run.mix.names[r.cls] if run.mix else None)
               for r, f, latency in run.traces]
     pts = run.series

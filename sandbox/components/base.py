@@ -28,14 +28,25 @@ Serve = Generator[Any, Any, "Optional[Failure]"]
 class Request:
     """One request (or, behind a queue, one message) moving through the architecture."""
 
-    __slots__ = ("id", "t0", "measured", "spans", "cls")
+    __slots__ = ("id", "t0", "measured", "spans", "cls", "parent")
 
-    def __init__(self, rid: int, t0: float, measured: bool, spans: "list[Span] | None", cls: int = 0) -> None:
+    def __init__(self, rid: int, t0: float, measured: bool, spans: "Spans | None", cls: int = 0) -> None:
         self.id = rid
         self.t0 = t0
         self.measured = measured  # arrived after warm-up: counted in the statistics
-        self.spans = spans        # a list of span tuples when this request is traced
+        self.spans = spans        # its spans when this request is traced
         self.cls = cls            # its class: an index into the workload's classes (0 without classes)
+        self.parent = -1          # traced only: the id of the span whose calls this process is making now
+
+    def branch(self) -> "Request":
+        """The request as seen by a call made in a process of its own (a parallel call, an attempt raced
+        against a timeout): the same request, but a traced one gets its own `parent`, so the calls each
+        process makes are attributed to the right span."""
+        if self.spans is None:
+            return self
+        twin = Request(self.id, self.t0, self.measured, self.spans, self.cls)
+        twin.parent = self.parent
+        return twin
 
 
 class Failure:
@@ -188,13 +199,31 @@ MAX_SPANS = 1_000  # hops kept per traced request: a request of millions of call
 
 
 class Spans(list["Span"]):
-    """A traced request's hops, the first MAX_SPANS of them (the rest are counted, not kept)."""
+    """A traced request's hops, the first MAX_SPANS of them (the rest are counted, not kept).
 
-    __slots__ = ("dropped",)
+    A span is appended when its hop ends, so callees come before their caller. Each hop takes an id when it
+    begins (:meth:`open`), and ``parent_of[id]`` is the id of the hop that called it (-1: none), so the
+    call tree survives the order.
+    """
+
+    __slots__ = ("dropped", "parent_of")
 
     def __init__(self) -> None:
         super().__init__()
         self.dropped = 0
+        self.parent_of: list[int] = []
+
+    def open(self, request: Request) -> int:
+        """A hop of `request` begins: its span id; the calls it makes from now on are its children."""
+        sid = len(self.parent_of)
+        self.parent_of.append(request.parent)
+        request.parent = sid
+        return sid
+
+    def close(self, request: Request, span: "Span") -> None:
+        """The hop of `span` ends: keep it, and hand the calls back to its caller."""
+        self.append(span)
+        request.parent = self.parent_of[span.sid]
 
     def append(self, span: "Span") -> None:
         if len(self) < MAX_SPANS:
@@ -204,13 +233,15 @@ class Spans(list["Span"]):
 
 
 class Span(NamedTuple):
-    """One hop of a traced request, in simulated seconds: the node, its replica, arrival, start, end, outcome."""
+    """One hop of a traced request, in simulated seconds: the node, its replica, arrival, start, end, outcome,
+    and its id in the request's :class:`Spans` (which knows its caller)."""
     node: str
     replica: int
     arrive_s: float
     start_s: float
     end_s: float
     outcome: str
+    sid: int
 
 
 class OutEdge:
@@ -323,7 +354,7 @@ class Component:
         if self.parallel:
             if not edges:
                 return None
-            calls = [self.env.process(self._one_call(request, e)) for e in edges]
+            calls = [self.env.process(self._one_call(request.branch(), e)) for e in edges]
             yield AllOf(self.env, calls)
             for c in calls:
                 if c.value is not None:
@@ -343,7 +374,7 @@ class Component:
     def _call_parallel(self, request: Request, edges: list[OutEdge]) -> Serve:
         env = self.env
         route = self.route
-        calls = [env.process(self._one_call(request, e)) for e in edges
+        calls = [env.process(self._one_call(request.branch(), e)) for e in edges
                  if e.probability >= 1.0 or route() < e.probability]
         if not calls:
             return None

@@ -99,6 +99,8 @@ class LoadBalancer(Component):
         measured = request.measured
         if measured:
             stats.arrived += 1
+        spans = request.spans
+        sid = spans.open(request) if spans is not None else 0
         failure = yield from self.call_edges(request, self.edges)
         if measured:
             if failure is None:
@@ -106,7 +108,7 @@ class LoadBalancer(Component):
             else:
                 stats.failed += 1
             stats.record(0.0, 0.0, env.now - t_arrive)
-        if request.spans is not None:
-            request.spans.append(Span(self.name, 0, t_arrive, t_arrive, env.now,
-                                  "ok" if failure is None else "failed"))
+        if spans is not None:
+            spans.close(request, Span(self.name, 0, t_arrive, t_arrive, env.now,
+                                      "ok" if failure is None else "failed", sid))
         return failure

@@ -167,6 +167,8 @@ def serve_classes(station: ClassStation, request: Request, replica: ClassReplica
             stats.failed += 1
             cs.failed += 1
         return failure
+    spans = request.spans
+    sid = spans.open(request) if spans is not None else 0
     stats.advance(t_arrive)
     pool = replica.pools[ov.pool_of[cls]]
     if ov.shed_over is not None and replica.queued > ov.shed_over and ov.priorities[cls] < ov.shed_below:
@@ -195,16 +197,16 @@ def serve_classes(station: ClassStation, request: Request, replica: ClassReplica
             if measured:
                 stats.failed += 1
                 cs.failed += 1
-            if request.spans is not None:
-                request.spans.append(Span(station.name, replica.index, t_arrive, env.now, env.now, "expired"))
+            if spans is not None:
+                spans.close(request, Span(station.name, replica.index, t_arrive, env.now, env.now, "expired", sid))
             return failure
     if failure is not None:  # refused at the door: shed or a full line
         if measured:
             stats.rejected += 1
             cs.rejected += 1
-        if request.spans is not None:
-            request.spans.append(Span(station.name, replica.index, t_arrive, t_arrive, t_arrive,
-                                      "shed" if failure is ov.shed else "rejected"))
+        if spans is not None:
+            spans.close(request, Span(station.name, replica.index, t_arrive, t_arrive, t_arrive,
+                                      "shed" if failure is ov.shed else "rejected", sid))
         return failure
     t_start = env.now
     yield Timeout(env, ov.services[cls]() * station.slow)
@@ -230,9 +232,9 @@ def serve_classes(station: ClassStation, request: Request, replica: ClassReplica
             cs.wait.add(wait)
         else:
             cs.wait.add_zero()
-    if request.spans is not None:
-        request.spans.append(Span(station.name, replica.index, t_arrive, t_start, t_end,
-                                  "ok" if failure is None else "failed"))
+    if spans is not None:
+        spans.close(request, Span(station.name, replica.index, t_arrive, t_start, t_end,
+                                  "ok" if failure is None else "failed", sid))
     return failure
 
 

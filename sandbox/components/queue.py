@@ -63,10 +63,16 @@ class MessageQueue(Component):
                 stats.rejected += 1
                 if class_stats is not None:
                     class_stats[request.cls].rejected += 1
-            if request.spans is not None:
-                request.spans.append(Span(self.name, 0, now, now, now, "rejected"))
+            spans = request.spans
+            if spans is not None:
+                spans.close(request, Span(self.name, 0, now, now, now, "rejected", spans.open(request)))
             return self.full
         message = Request(request.id, now, measured, request.spans, request.cls)
+        if message.spans is not None:
+            # the queue's span (ended when a consumer is done with the message) is the caller's child,
+            # and the parent of the calls the consumer makes for it
+            message.parent = request.parent
+            message.spans.open(message)
         if self.idle:
             self.idle.popleft().succeed(message)
         else:
@@ -115,4 +121,4 @@ class MessageQueue(Component):
                         cs.wait.add_zero()
             if message.spans is not None:
                 message.spans.append(Span(self.name, 0, message.t0, t_start, t_end,
-                                      "ok" if failure is None else "failed"))
+                                          "ok" if failure is None else "failed", message.parent))

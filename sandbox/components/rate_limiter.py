@@ -36,8 +36,9 @@ class RateLimiter(LoadBalancer):
             if request.measured:
                 self.stats.arrived += 1
                 self.stats.rejected += 1
-            if request.spans is not None:
-                request.spans.append(Span(self.name, 0, now, now, now, "rejected"))
+            spans = request.spans
+            if spans is not None:
+                spans.close(request, Span(self.name, 0, now, now, now, "rejected", spans.open(request)))
             return self.limited
         self.tokens -= 1.0
         return (yield from super().serve(request, replica))

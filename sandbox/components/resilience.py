@@ -222,7 +222,7 @@ class Policy:
 
     def _start(self, request: Request) -> _Try:
         t = _Try(self.env.now)
-        t.process = self.env.process(self._attempt(request, t))
+        t.process = self.env.process(self._attempt(request.branch(), t))
         return t
 
     def _guarded(self, request: Request) -> Serve:

@@ -121,6 +121,8 @@ class Station(Component):
             if measured:
                 stats.failed += 1
             return self.down_failure
+        spans = request.spans
+        sid = spans.open(request) if spans is not None else 0
         dt = t_arrive - stats.t_last  # stats.advance(t_arrive), inlined: this is the hot path
         if dt:
             stats.busy_area += stats.busy * dt
@@ -132,8 +134,8 @@ class Station(Component):
         elif len(replica.waiting) >= replica.limit:
             if measured:
                 stats.rejected += 1
-            if request.spans is not None:
-                request.spans.append(Span(self.name, replica.index, t_arrive, t_arrive, t_arrive, "rejected"))
+            if spans is not None:
+                spans.close(request, Span(self.name, replica.index, t_arrive, t_arrive, t_arrive, "rejected", sid))
             return self.queue_full
         else:
             turn = Event(env)
@@ -169,9 +171,9 @@ class Station(Component):
             else:
                 stats.failed += 1
             stats.record(t_start - t_arrive, t_served - t_start, t_end - t_arrive)
-        if request.spans is not None:
-            request.spans.append(Span(self.name, replica.index, t_arrive, t_start, t_end,
-                                  "ok" if failure is None else "failed"))
+        if spans is not None:
+            spans.close(request, Span(self.name, replica.index, t_arrive, t_start, t_end,
+                                      "ok" if failure is None else "failed", sid))
         return failure
 
 
