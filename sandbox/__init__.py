@@ -20,6 +20,9 @@ from .diagram import to_dot
 from .mermaid import to_mermaid
 from .compose import from_compose
 from .k8s import from_k8s
+from .calibrate import Calibration, calibrate
+from .otlp import to_otlp
+from .tracefiles import read_traces
 from .engine import Limits, simulate
 from .errors import RunCancelled, SandboxError, ScenarioError, SimulationError
 from .experiments import RunOptions, compare, replicate, sweep
@@ -35,6 +38,6 @@ __all__ = [
     "NodeResult", "Requests", "Results", "RunCancelled", "RunOptions", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "accuracy_text", "analyse", "from_dict", "json_schema", "load", "loads",
     "simulate", "to_dot", "to_mermaid", "from_compose", "from_k8s", "to_graph", "with_overrides", "replicate", "compare", "sweep",
-    "ClassResult", "ErrorBudget", "TrafficClass",
+    "ClassResult", "ErrorBudget", "TrafficClass", "Calibration", "calibrate", "to_otlp", "read_traces",
 ]
 __version__ = "0.1.0"

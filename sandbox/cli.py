@@ -1,6 +1,6 @@
 """The command line: run, validate, analyse and draw scenarios.
 
-    sandbox run FILE [--seed N] [--json] [--rate R] [--duration S]
+    sandbox run FILE [--seed N] [--json] [--rate R] [--duration S] [--traces OUT.json [--trace-count N]]
     sandbox validate FILE
     sandbox analyse FILE [--rate R] [--json]
     sandbox schema
@@ -13,6 +13,7 @@
     sandbox report FILE [--compare B.yaml] [--set PATH=VALUE] [--sweep PATH=RANGE] --out DIR [--force]
     sandbox import compose docker-compose.yml [--out FILE]   a scenario draft, its assumed values listed
     sandbox import k8s FILE_OR_DIR... [--out FILE]           the same from Kubernetes manifests
+    sandbox calibrate FILE TRACES.json [--sampling P] [--out FILE] [--json]   fit to OpenTelemetry/Jaeger traces
 
 The experiments take --workers N (local processes; default every core) or
 --scheduler tcp://HOST:8786 (a Dask cluster), --json, and --progress.
@@ -32,7 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from .cli_challenge import challenge_command
-from .cli_import import add_import_parser, import_command
+from .cli_calibrate import add_calibrate_parser, calibrate_command
+from .cli_import import add_import_parser, import_command, write_new_file
 from .errors import SandboxError, ScenarioError, SimulationError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,6 +42,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .scenario import Scenario
 
 __all__ = ["main"]
+
+MAX_TRACE_COUNT = 20_000   # traced requests a run may write: each keeps up to 1,000 spans in memory
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--series", action="store_true", help="with --json: include time series, histogram, traces")
     run.add_argument("--rate", type=float, default=None, metavar="RPS", help="override workload.rate_rps")
     run.add_argument("--duration", type=float, default=None, metavar="S", help="override workload.duration_s")
+    run.add_argument("--traces", metavar="OUT.json", default=None,
+                     help="also write sampled traces as OpenTelemetry JSON (OTLP, as the Collector's file exporter)")
+    run.add_argument("--trace-count", type=int, default=1000, metavar="N",
+                     help=f"with --traces: requests to trace, spread over the run (default 1000, at most {MAX_TRACE_COUNT:,})")
 
     val = sub.add_parser("validate", help="check a scenario file and say what is wrong")
     val.add_argument("file")
@@ -88,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     dia.add_argument("--seed", type=int, default=None)
     dia.add_argument("--duration", type=float, default=None, metavar="S", help="with --run: override workload.duration_s")
     add_import_parser(sub)
+    add_calibrate_parser(sub)
     _experiment_parsers(sub)
     return p
 
@@ -226,7 +235,13 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         raise _blame_options(args.file, exc, {"workload.rate_rps": "--rate", "workload.duration_s": "--duration"}) \
             from None
     _warn_if_long(scenario)
-    results = simulate(scenario, seed=args.seed)
+    if args.traces is not None and not 1 <= args.trace_count <= MAX_TRACE_COUNT:
+        raise ScenarioError("--trace-count", [("", f"must be between 1 and {MAX_TRACE_COUNT:,}, got {args.trace_count}")])
+    results = simulate(scenario, seed=args.seed, max_traces=args.trace_count if args.traces is not None else 20)
+    if args.traces is not None:
+        from .otlp import otlp_json
+        write_new_file(args.traces, otlp_json(results, scenario), "--traces")
+        print(f"wrote {len(results.traces):,} traces to {args.traces}", file=sys.stderr)
     if args.json:
         out.write(results.to_json(series=args.series) + "\n")
     else:
@@ -464,4 +479,5 @@ def _report_folder(folder: Path, force: bool) -> bool:
 
 _COMMANDS = {"run": _run, "validate": _validate, "analyse": _analyse, "analyze": _analyse,
              "schema": _schema, "diagram": _diagram, "replicate": _replicate, "compare": _compare,
-             "sweep": _sweep, "report": _report, "challenge": challenge_command, "import": import_command}
+             "sweep": _sweep, "report": _report, "challenge": challenge_command, "import": import_command,
+             "calibrate": calibrate_command}

@@ -8,7 +8,18 @@ from typing import Any, TextIO
 
 from .errors import ScenarioError
 
-__all__ = ["add_import_parser", "import_command"]
+__all__ = ["add_import_parser", "import_command", "write_new_file"]
+
+
+def write_new_file(path: str, text: str, flag: str) -> None:
+    """Write `text` to a file that must not exist yet: what a user made is never replaced."""
+    try:
+        with open(path, "x", encoding="utf-8") as f:   # "x": an existing file is never replaced
+            f.write(text)
+    except FileExistsError:
+        raise ScenarioError(flag, [("", f"{path} already exists; choose another name")]) from None
+    except OSError as exc:
+        raise ScenarioError(flag, [("", f"{path} cannot be written: {exc.strerror or exc}")]) from None
 
 
 def add_import_parser(sub: Any) -> None:
@@ -37,13 +48,7 @@ def import_command(args: argparse.Namespace, out: TextIO) -> int:
     if args.out is None:
         out.write(text)
     else:
-        try:
-            with open(args.out, "x", encoding="utf-8") as f:   # "x": an existing file is never replaced
-                f.write(text)
-        except FileExistsError:
-            raise ScenarioError("--out", [("", f"{args.out} already exists; choose another name")]) from None
-        except OSError as exc:
-            raise ScenarioError("--out", [("", f"{args.out} cannot be written: {exc.strerror or exc}")]) from None
+        write_new_file(args.out, text, "--out")
         out.write(f"wrote {args.out}\n")
     nodes = draft.data["nodes"]
     kinds = ", ".join(f"{n} ({d['kind'].replace('_', ' ')})" for n, d in nodes.items())

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Field
 
-from .base import Build, Capacity, FormField, Kind, NodeSpec, Problem, ScenarioView
+from .base import Build, Capacity, FormField, Kind, Measured, NodeSpec, Problem, ScenarioView
 from .cache import CACHE
 from .database import DATABASE
 from .load_balancer import LB_POLICIES, LOAD_BALANCER
@@ -29,7 +29,7 @@ from .service import SERVICE
 from .station import StationSpec
 
 __all__ = ["KINDS", "NODE_KINDS", "Node", "kind_of", "Kind", "NodeSpec", "Build", "Capacity", "FormField",
-           "Problem", "ScenarioView", "StationSpec", "LB_POLICIES"]
+           "Problem", "ScenarioView", "StationSpec", "LB_POLICIES", "Measured"]
 
 KINDS: dict[str, Kind[Any]] = {k.name: k for k in (SERVICE, DATABASE, CACHE, LOAD_BALANCER, QUEUE, RATE_LIMITER)}
 NODE_KINDS: tuple[str, ...] = tuple(KINDS)

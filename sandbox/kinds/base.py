@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..randomness import Streams
     from ..workload import Workload
 
-__all__ = ["Kind", "COST_FIELD", "NodeSpec", "ScenarioView", "FormField", "Capacity", "Build", "Problem", "S"]
+__all__ = ["Kind", "COST_FIELD", "NodeSpec", "ScenarioView", "FormField", "Capacity", "Build", "Problem", "S", "Measured"]
 
 Problem = tuple[str, str]   # (field path, reason), as ScenarioError holds them
 
@@ -64,6 +64,14 @@ class ScenarioView(Protocol):
     def workload(self) -> "Workload": ...
 
     def out_edges(self, node: str) -> list["Edge"]: ...
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What traces measured of one node, for its kind to turn into field values (see :mod:`sandbox.calibrate`)."""
+    service_time: dict[str, Any] | None   # its own work per call, fitted, as scenario data (None: no samples)
+    branch_share: dict[str, float]        # by branch ("hit", "miss"): the share of its calls that took it,
+                                          # from the calls made on that branch's edges
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,11 @@ class Kind(Generic[S]):
     def out_of_scope(self, node: S) -> str | None:
         """What about this node the steady-state analysis cannot model (scheduled faults), or None."""
         return None
+
+    def calibrated(self, node: S, measured: Measured) -> dict[str, Any]:
+        """The fields (as scenario data) that make `node` do what traces measured; none for a kind with no work
+        or choice of its own."""
+        return {}
 
     def branch_share(self, node: S, when: str) -> float:
         """The share of its visits that take a call made `when` (a cache's hits or misses)."""

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from ..components import Cache, Station
 from ..distributions import Constant, ServiceTime
-from .base import Build, FormField
+from .base import Build, FormField, Measured
 from .station import StationKind, StationSpec, _rows
 
 __all__ = ["CacheNode", "CACHE"]
@@ -47,6 +47,15 @@ class CacheKind(StationKind[CacheNode]):
     def make(self, build: Build, name: str, node: CacheNode, **kw: Any) -> Station:
         hit = build.streams.sampler(f"node:{name}:hit", "random")
         return Cache(build.env, name, self.name, node.hit_ratio, hit, **kw)
+
+    def calibrated(self, node: CacheNode, measured: Measured) -> dict[str, Any]:
+        fields = super().calibrated(node, measured)
+        share = measured.branch_share
+        if "miss" in share:
+            fields["hit_ratio"] = round(min(1.0, max(0.0, 1.0 - share["miss"])), 4)
+        elif "hit" in share:
+            fields["hit_ratio"] = round(min(1.0, max(0.0, share["hit"])), 4)
+        return fields
 
     def branch_share(self, node: CacheNode, when: str) -> float:
         if when == "hit":

@@ -25,7 +25,7 @@ from ..distributions import ServiceTime
 from ..model import MAX_COUNT, MAX_MS, MAX_PRICE
 from ..station_features import Fault, Shed
 from ..calls import ROUTE_HELP, Route, route_problems
-from .base import COST_FIELD, Build, Capacity, FormField, Kind, NodeSpec, Problem, ScenarioView
+from .base import COST_FIELD, Build, Capacity, FormField, Kind, Measured, NodeSpec, Problem, ScenarioView
 
 __all__ = ["StationSpec", "StationKind", "STATION_FORM"]
 
@@ -186,6 +186,9 @@ class StationKind(Kind[St]):
                                                         f"the run ends at {s.workload.duration_s:g} s")
             else:
                 yield Finding("info", "fault", name, f"{name} is scheduled {f.mode} from {f.at_s:g} s for {f.for_s:g} s")
+
+    def calibrated(self, node: St, measured: Measured) -> dict[str, Any]:
+        return {"service_time": measured.service_time} if measured.service_time is not None else {}
 
     def summary(self, node: St) -> str:
         workers = f"{node.workers} worker" + ("" if node.workers == 1 else "s")
