@@ -20,6 +20,8 @@ import sandbox
 from sandbox import edit, share
 from sandbox.challenges import challenge_of, check_constraints, design as challenge_design
 from sandbox.importers import draft_of
+from sandbox.report_calibration import calibration_text
+from sandbox.tracefiles import read_traces_text
 from sandbox.kinds import KINDS
 
 from app import canvas, forms, state, widgets
@@ -118,6 +120,38 @@ def _import_upload() -> None:
     _import(text, upload.name)
 
 
+def _calibrate_upload() -> None:
+    """Fit the current design to an uploaded trace file (OpenTelemetry or Jaeger JSON) and show the fit beside
+    the traces; the design is unchanged when the file or the design cannot be used."""
+    upload = st.session_state.get("upload_traces")
+    if upload is None:
+        return
+    refused = f"**{md(upload.name)} was refused; your design is unchanged.**"
+    if upload.size > MAX_UPLOAD_BYTES:
+        state.flash("error", f"{refused} It is {upload.size:,} bytes; a trace file here may be at most "
+                             f"{MAX_UPLOAD_BYTES:,} (calibrate from larger files with `sandbox calibrate`).")
+        return
+    try:
+        text = upload.getvalue().decode("utf-8")
+        scenario = sandbox.from_dict(state.design(), "your design")
+        c = sandbox.calibrate(scenario, read_traces_text(text, upload.name), limits=state.limits())
+    except UnicodeDecodeError:
+        state.flash("error", f"{refused} It is not UTF-8 text.")
+        return
+    except sandbox.ScenarioError as exc:
+        state.flash("error", f"{refused}\n\n{widgets.problem_lines(exc.problems)}")
+        return
+    except sandbox.SimulationError as exc:
+        state.flash("error", f"**The calibrated design could not be checked; your design is unchanged.** {md(exc)}")
+        return
+    state.update(c.data, structural=True)
+    verdict = ("The calibrated model reproduces the traces." if c.agrees else
+               "Where flagged, the model does not reproduce the traces: it lacks something the system does.")
+    state.flash("success" if c.agrees else "warning",
+                f"**Calibrated from {md(upload.name)}: {c.traces:,} traces, {c.calls:,} calls.** {verdict}\n\n"
+                f"```text\n{calibration_text(c).replace(chr(96) * 3, chr(39) * 3)}\n```")
+
+
 def _apply_yaml(key: str) -> None:
     _import(st.session_state[key], "the YAML you edited")
 
@@ -154,6 +188,11 @@ def design_bar_ui(data: dict[str, Any], text: str, valid: bool) -> None:
                              on_change=_import_upload, max_upload_size=1,
                              help="a docker-compose file or Kubernetes manifests become a draft: their structure, "
                                   "with every number they cannot tell assumed and listed")
+            st.file_uploader("Traces of your system: calibrate this design", type=["json", "jsonl"],
+                             key="upload_traces", on_change=_calibrate_upload, max_upload_size=1,
+                             help="OpenTelemetry (OTLP JSON, as the Collector's file exporter writes) or Jaeger JSON: "
+                                  "service times, call shares and the rate are fitted to them, and the fitted design "
+                                  "is run beside the traces. Spans match nodes by their service.name.")
         file_name = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(data.get("name") or "design"))
         st.download_button("Download YAML", text, file_name=f"{file_name.lower()}.yaml",
                            mime="application/x-yaml", on_click="ignore", icon=":material/download:",

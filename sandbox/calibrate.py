@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis import analyse
-from .engine import simulate
+from .engine import Limits, simulate
 from .errors import ScenarioError
 from .fitting import Fit, fit_service_time, quantile
 from .kinds import Measured, kind_of
@@ -134,9 +134,9 @@ class Calibration:
 
 
 def calibrate(scenario: Scenario | str | Path, traces: TraceSet | str | Path, *, sampling: float | None = None,
-              seed: int | None = None, check: bool = True) -> Calibration:
+              seed: int | None = None, check: bool = True, limits: Limits | None = None) -> Calibration:
     """Fit `scenario` (a Scenario, or a YAML file whose layout the calibrated data keeps) to `traces` (a file
-    or a :class:`TraceSet`); with `check`, simulate the result and set it beside the traces."""
+    or a :class:`TraceSet`); with `check`, simulate the result (within `limits`) and set it beside the traces."""
     data, base = _scenario_data(scenario)
     original = copy.deepcopy(data["nodes"])
     trace_set = traces if isinstance(traces, TraceSet) else read_traces(traces)
@@ -192,7 +192,8 @@ def calibrate(scenario: Scenario | str | Path, traces: TraceSet | str | Path, *,
                   if k not in ("service_time", "parallel") and original[n].get(k) != v}
               for n, d in data["nodes"].items()}
     if check:
-        results = simulate(calibrated, seed=seed, max_traces=min(_MAX_MODEL_TRACES, max(_MODEL_TRACES, 2 * trace_set.traces)))
+        results = simulate(calibrated, seed=seed, limits=limits,
+                           max_traces=min(_MAX_MODEL_TRACES, max(_MODEL_TRACES, 2 * trace_set.traces)))
         agreement = _agreement(base, trace_set, by_node, results, calibrated)
     else:
         results, agreement = None, []

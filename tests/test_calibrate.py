@@ -18,7 +18,7 @@ import pytest
 
 import sandbox
 from sandbox.calibrate import calibrate
-from sandbox.cli_calibrate import calibrated_yaml, calibration_text
+from sandbox.report_calibration import calibrated_yaml, calibration_text
 from sandbox.otlp import to_otlp
 
 from .conftest import run_command as cli

@@ -248,7 +248,7 @@ def test_an_invalid_upload_is_refused_and_a_share_link_reproduces_the_design(
     bad.write_text("name: bad\nworkload: {entry: web, rate_rps: 10, duration_s: 10}\n"
                    "nodes: {web: {kind: service, workers: 0, service_time: {dist: constant, mean_ms: 5}}}\n")
     open_popover(page, "Import", '[data-testid="stFileUploaderDropzone"]')
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bad))
     message = page.locator('[data-testid="stAlert"]').filter(has_text="was refused; your design is unchanged")
     expect(message).to_be_visible()
     expect(message).to_contain_text("nodes.web.workers")
@@ -270,3 +270,55 @@ def test_an_invalid_upload_is_refused_and_a_share_link_reproduces_the_design(
         assert "w=" in other.evaluate("() => window.location.href")
     finally:
         other.context.close()
+
+
+KNOWN = """
+name: Shop as measured
+workload: {entry: lb, rate_rps: 120, duration_s: 20, warmup_s: 2}
+nodes:
+  lb: {kind: load_balancer}
+  api: {kind: service, replicas: 2, workers: 8, service_time: {dist: lognormal, mean_ms: 12, p99_ms: 60}}
+  cache: {kind: cache, hit_ratio: 0.7, workers: 32, service_time: {dist: constant, mean_ms: 1}}
+  db: {kind: database, workers: 16, service_time: {dist: exponential, mean_ms: 20}}
+edges:
+  - {from: lb, to: api}
+  - {from: api, to: cache}
+  - {from: cache, to: db, when: miss}
+"""
+
+
+def test_a_trace_file_calibrates_the_design(page: Page, server: str, tmp_path: Path, shots: Path) -> None:
+    """Import a design with guessed numbers, then its system's traces (OTLP JSON): the fitted design replaces
+    it, and the message sets the traces beside the calibrated model."""
+    import io
+
+    from sandbox.cli import main
+    known = tmp_path / "known.yaml"
+    known.write_text(KNOWN, encoding="utf-8")
+    traces = tmp_path / "shop-traces.json"
+    assert main(["run", str(known), "--traces", str(traces), "--trace-count", "300"], out=io.StringIO()) == 0
+    assert traces.stat().st_size < 512 * 1024
+    guess = tmp_path / "guess.yaml"
+    guess.write_text(KNOWN.replace("name: Shop as measured", "name: Shop").replace("rate_rps: 120", "rate_rps: 10")
+                     .replace("mean_ms: 20}", "mean_ms: 2}").replace("hit_ratio: 0.7", "hit_ratio: 0.3"),
+                     encoding="utf-8")
+    open_app(page, server)
+    open_popover(page, "Import", '[data-testid="stFileUploaderDropzone"]')
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(guess))
+    expect(page.get_by_text("Imported guess.yaml")).to_be_visible(timeout=30_000)
+    expect(canvas(page).locator(".react-flow__node")).to_have_count(4)
+    settle(page)
+    open_popover(page, "Import", '[data-testid="stFileUploaderDropzone"]')
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(1).set_input_files(str(traces))
+    message = page.locator('[data-testid="stAlert"]').filter(has_text="Calibrated from shop-traces.json")
+    expect(message).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(message).to_contain_text("300 traces")
+    expect(message).to_contain_text("Traces beside the calibrated model")
+    expect(message).to_contain_text("cache.hit_ratio")
+    page.locator("h1").filter(has_text="Build").click()  # close the popover
+    settle(page)
+    page.get_by_text("YAML", exact=True).click()
+    box = page.locator('[data-testid="stTextArea"] textarea')
+    expect(box).to_contain_text("rate_rps: 1")       # 10 rps became the measured ~120
+    assert "rate_rps: 10\n" not in box.input_value()
+    shoot(page, shots, "calibrate", height=1500)
