@@ -102,6 +102,16 @@ def _set_closed_loop(key: str) -> None:
     state.update(edit.set_field(state.design(), "workload", w), structural=True)
 
 
+def _set_keys(key: str) -> None:
+    """Requests carry keys (a starting popularity to edit), or not."""
+    w = dict(state.design().get("workload") or {})
+    if st.session_state[key]:
+        w.setdefault("keys", {"count": 10000, "popularity": "zipf", "s": 1.0})
+    else:
+        w.pop("keys", None)
+    state.update(edit.set_field(state.design(), "workload", w), structural=True)
+
+
 def _remove_profile() -> None:
     state.update(edit.set_field(state.design(), "workload.profile", None), structural=True)
 
@@ -480,6 +490,7 @@ def workload_ui(data: dict[str, Any], problems: Problems) -> None:
     with c3:
         number_field("SLO ms", "workload.slo_ms", w.get("slo_ms"), problems, placeholder="none",
                      help="goodput counts requests completed within this")
+    keys_ui(w, problems)
     classes_ui(w, problems)
     if w.get("profile"):
         prof = w["profile"]
@@ -487,6 +498,30 @@ def workload_ui(data: dict[str, Any], problems: Problems) -> None:
         st.caption(f"Load profile: {shown} (edit it in the YAML below).")
         st.button("Remove the load profile", on_click=_remove_profile)
         show_field_problems(problems, "workload.profile", prefix=True)
+
+
+def keys_ui(w: dict[str, Any], problems: Problems) -> None:
+    """The keys requests are for: how many, and how popular each is (a cache with a capacity needs them)."""
+    given = w.get("keys")
+    keys: dict[str, Any] = given if isinstance(given, dict) else {}
+    key = state.widget_key("workload.keys.on")
+    st.toggle("Requests carry keys (items with a popularity)", value="keys" in w, key=key, on_change=_set_keys,
+              args=(key,), help="which product, user or page each request is for: a cache with a capacity or a TTL "
+                                "decides hits by key")
+    if "keys" in w:
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            number_field("Keys", "workload.keys.count", keys.get("count"), problems, integer=True,
+                         help="distinct items, numbered by popularity (key 0 is the most popular)")
+        with c2:
+            select_field("Popularity", "workload.keys.popularity", keys.get("popularity", "zipf"),
+                         ("zipf", "uniform"), problems,
+                         help="zipf: key k is requested in proportion to 1/(k+1)^s; uniform: all alike")
+        with c3:
+            number_field("Zipf s", "workload.keys.s", keys.get("s", 1.0), problems, step=0.1,
+                         disabled=keys.get("popularity", "zipf") != "zipf",
+                         help="the skew: 0 is uniform, 1 classic Zipf, higher is more concentrated on a few keys")
+    show_field_problems(problems, "workload.keys", prefix=True)
 
 
 def classes_ui(w: dict[str, Any], problems: Problems) -> None:
@@ -537,10 +572,14 @@ def classes_ui(w: dict[str, Any], problems: Problems) -> None:
                              disabled=not editable, placeholder="no budget",
                              help="the share of its requests that must be good (0.999): sets the class's error "
                                   "budget, whose burn rate the results chart")
+            if isinstance(w.get("keys"), dict) or c.get("writes"):
+                checkbox_field("Writes its key", f"{p}.writes", c.get("writes", False), problems,
+                               help="its requests are writes: a cache they pass applies its on_write (invalidate "
+                                    "or update) to their key")
             show_field_problems(problems, p)
             for where, reason in problems:  # e.g. an unknown field of the class
                 if where.startswith(p + ".") and where.rpartition(".")[2] not in ("share", "slo_ms", "priority",
-                                                                                  "slo_target"):
+                                                                                  "slo_target", "writes"):
                     st.error(md(f"{where.removeprefix(p + '.')}: {reason}"), icon=":material/error:")
     show_field_problems(problems, "workload.classes")
     st.button("Add a class", key=state.widget_key("workload.classes.__add"), icon=":material/add:",

@@ -373,6 +373,41 @@ def guarded(view: Callable[..., None], *args: Any) -> None:
                  icon=":material/error:")
 
 
+def show_caches(r: sandbox.Results) -> None:
+    """Keyed caches: the hit ratio beside theory's, and over time (a cold start, a flush); sharded and
+    replicated databases: each shard's load beside theory's, and the stale reads."""
+    keyed = {n: node for n, node in r.nodes.items() if "hit_ratio" in node.keyed}
+    for col, (name, node) in zip(st.columns(min(4, len(keyed))), keyed.items()):
+        k = node.keyed
+        with col:
+            st.metric(f"{name} · hit ratio", f"{k['hit_ratio']:.1%}",
+                      delta=f"{k['hit_ratio'] - k['predicted_hit_ratio']:+.1%} vs theory", delta_color="off",
+                      help=f"theory: {k['predicted_hit_ratio']:.1%} by {k['method']} ({k['accuracy']})")
+            st.caption(f"{k['misses']:,} misses · {k['evictions']:,} evicted · {k['expirations']:,} expired · "
+                       f"{k['coalesced']:,} coalesced · {k['flushes']:,} flushes · {k['entries']:,} entries at the end")
+    series = {name: pd.Series(node.series.get("hit_ratio", []), index=node.series.get("t_s", []))
+              for name, node in keyed.items() if node.series.get("hit_ratio")}
+    if series:
+        st.markdown("**Hit ratio over time** (each simulated second)")
+        st.line_chart(pd.DataFrame(series), x_label="simulated time (s)", y_label="share of reads that hit",
+                      height=260)
+    for name, node in r.nodes.items():
+        k = node.keyed
+        if "shards" not in k:
+            continue
+        if "predicted_stale_share" in k:
+            st.metric(f"{name} · stale reads", f"{k['stale_share']:.2%}",
+                      delta=f"theory {k['predicted_stale_share']:.2%}", delta_color="off",
+                      help=f"{k['stale_reads']:,} of {k['replica_reads']:,} reads on read replicas came before a "
+                           "committed write to their key had reached the replica")
+        if len(k["shards"]) > 1:
+            st.markdown(f"**{md(name)}: busy share per shard** (theory: the popularity of each shard's keys)")
+            frame = pd.DataFrame({"simulated": [sh["utilization"] for sh in k["shards"]],
+                                  "theory": k["predicted_shard_utilization"]},
+                                 index=[f"shard {sh['shard']}" for sh in k["shards"]])
+            st.bar_chart(frame, stack=False, y_label="busy share", height=240)
+
+
 def show_results(scenario: sandbox.Scenario, r: sandbox.Results) -> None:
     """Everything about one run, each view on its own."""
     guarded(show_headline, r)
@@ -381,6 +416,8 @@ def show_results(scenario: sandbox.Scenario, r: sandbox.Results) -> None:
     views: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = [("Latency", show_latency, (r,)), ("Nodes over time", show_nodes_over_time, (r,)),
              ("Architecture", show_diagram, (scenario, r)), ("Failures", show_failures, (r,)),
              ("Traces", show_traces, (r,)), ("Theory vs simulation", show_theory, (r,))]
+    if any(node.keyed for node in r.nodes.values()):
+        views.insert(1, ("Keys", show_caches, (r,)))
     if r.classes:
         views.insert(0, ("Classes", show_classes, (r,)))
     for tab, (_, view, args) in zip(st.tabs([label for label, _, _ in views]), views):

@@ -18,13 +18,12 @@ simulate the same arrivals, since the class draw has its own random stream). Tar
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import statistics
-import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sidebyside import medians, rounds_from, side_by_side  # noqa: E402  (bench/ is not a package)
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE = ROOT / "bench" / "scenarios" / "five_station.yaml"
@@ -32,35 +31,12 @@ TWO = ROOT / "bench" / "scenarios" / "five_station_classes.yaml"
 TARGET = 0.80
 
 
-def _run(path: Path, seed: int) -> tuple[float, float, int]:
-    """(engine s, whole command s, requests arrived) of one run in a fresh interpreter."""
-    import time
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "sandbox", "run", str(path), "--json", "--seed", str(seed)],
-                          cwd=ROOT, capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - t0
-    data = json.loads(proc.stdout)
-    return float(data["engine"]["wall_s"]), wall, int(data["requests"]["arrived"])
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=5)
-    args = p.parse_args(argv)
-    print(f"rounds: {args.rounds}  python {sys.version.split()[0]}  load average before: "
-          f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    rows: dict[str, list[tuple[float, float, int]]] = {"one class": [], "two classes": []}
-    for k in range(args.rounds):
-        order = [("one class", ONE), ("two classes", TWO)]
-        if k % 2:
-            order.reverse()
-        for side, path in order:
-            rows[side].append(_run(path, k + 1))
-        print(f"  round {k + 1}: " + "  ".join(f"{s} {v[-1][0]:.2f} s" for s, v in rows.items()),
-              file=sys.stderr, flush=True)
+    rounds = rounds_from(argv, __doc__.splitlines()[0])
+    rows = side_by_side({"one class": ONE, "two classes": TWO}, rounds)
     same = all(a[2] == b[2] for a, b in zip(rows["one class"], rows["two classes"]))
-    med = {s: (statistics.median(e for e, _, _ in v), statistics.median(w for _, w, _ in v)) for s, v in rows.items()}
-    print(f"\nfive-station, medians of {args.rounds} rounds (engine s / whole command s)")
+    med = medians(rows)
+    print(f"\nfive-station, medians of {rounds} rounds (engine s / whole command s)")
     for side, (e, w) in med.items():
         print(f"  {side:<12} {e:7.3f}  {w:7.3f}")
     engine = med["one class"][0] / med["two classes"][0]

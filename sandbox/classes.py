@@ -51,6 +51,7 @@ class TrafficClass(Model):
     priority: int = Field(default=0, ge=0, le=1000, description="higher is served first where discipline: priority")
     slo_target: float | None = Field(default=None, gt=0, lt=1,
                                      description="share of requests that must be good (0.999): sets the error budget")
+    writes: bool = Field(default=False, description="its requests write their key (a cache applies on_write)")
 
 
 @dataclass(frozen=True)

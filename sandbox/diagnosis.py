@@ -200,6 +200,20 @@ def _compare_class(sim: NodeResult, est: NodeEstimate, c: ClassNodeEstimate, fig
     return ClassComparison(ps, ss, pw, sw, not notes, "; ".join(notes) if notes else "agrees", c.accuracy)
 
 
+def shard_sentence(node: NodeResult) -> str:
+    """A hot shard, when one runs well above its node: ``shard 0 of db is 79% busy (20% of its calls, where an
+    even spread gives 12%): its keys are the most popular``; empty otherwise."""
+    shards = node.keyed.get("shards") if node.keyed else None
+    if not shards or len(shards) < 2:
+        return ""
+    hot = max(shards, key=lambda s: s["utilization"])
+    total = sum(s["calls"] for s in shards)
+    if hot["utilization"] < node.utilization + 0.1 or not total:
+        return ""
+    return (f"shard {hot['shard']} of {node.name} is {hot['utilization']:.0%} busy ({hot['calls'] / total:.0%} of its "
+            f"calls, where an even spread gives {1 / len(shards):.0%}): its keys are the most popular")
+
+
 def class_sentence(classes: dict[str, ClassResult]) -> str:
     """Which classes suffer: ``checkout p99 1.2 s, 6.0x its SLO; browse within its SLO (p99 80 ms of 200 ms)``.
 

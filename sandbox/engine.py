@@ -159,6 +159,8 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
     comps = compile_components(scenario, env, streams)
     class_draw = streams.sampler("workload:class", "random") if w.classes and w.users is None else None
     run = RunRecorder(env, scenario, comps[w.entry], max_traces, class_draw)
+    if w.keys is not None:
+        run.key_draw = w.keys.sampler(streams)
     if limits is not None and limits.max_requests is not None:
         run.max_requests = limits.max_requests
     if w.users is not None:

@@ -27,7 +27,7 @@ import networkx as nx
 from .kinds import KINDS, kind_of
 from .scenario import Scenario, from_dict
 
-__all__ = ["to_graph", "from_graph", "call_factor", "expected_attempts", "reachable", "certain_dependencies"]
+__all__ = ["to_graph", "from_graph", "call_factor", "offered_rps", "expected_attempts", "reachable", "certain_dependencies"]
 
 
 def expected_attempts(scenario: Scenario, edge_index: int) -> float:
@@ -38,15 +38,45 @@ def expected_attempts(scenario: Scenario, edge_index: int) -> float:
     return sum(f ** k for k in range(e.retries + 1))
 
 
-def call_factor(scenario: Scenario, edge_index: int) -> float:
+def call_factor(scenario: Scenario, edge_index: int, _inner: bool = False) -> float:
     """Expected attempts made over edge `edge_index` per visit of its source node:
     probability x the share of visits that take it (a cache's hits or misses) x attempts per call."""
     e = scenario.edges[edge_index]
     src = scenario.nodes[e.source]
     factor = e.probability
     if e.when != "always":
-        factor *= kind_of(src).branch_share(src, e.when)
+        # a cache whose hits depend on its rate (a TTL) asks for it; inside that question, caches upstream are
+        # taken at the share they give with no rate (so the question never asks itself)
+        rate = (lambda: 0.0) if _inner else (lambda: offered_rps(scenario, e.source))
+        factor *= kind_of(src).branch_share(scenario, src, e.when, rate)
     return factor * expected_attempts(scenario, edge_index)
+
+
+def offered_rps(scenario: Scenario, node: str) -> float:
+    """Calls per second offered to `node` at the workload's mean rate (for a closed loop, at most users / think
+    time): the traffic equations by repeated substitution, weights shared out, rejections ignored."""
+    w = scenario.workload
+    if w.users is not None:
+        rate = w.users / max(w.think_time_ms / 1000.0, 1e-3)
+    else:
+        rate = w.mean_rate(w.warmup_s, w.duration_s)
+    weights: dict[str, float] = {}
+    for e in scenario.edges:
+        if e.weight is not None:
+            weights[e.source] = weights.get(e.source, 0.0) + e.weight
+    flows = [(e.source, e.target, call_factor(scenario, i, _inner=True)
+              * (e.weight / weights[e.source] if e.weight is not None else 1.0)) for i, e in enumerate(scenario.edges)]
+    visits = {n: 0.0 for n in scenario.nodes}
+    for _ in range(200):
+        new = {n: 0.0 for n in scenario.nodes}
+        new[w.entry] = 1.0
+        for a, b, f in flows:
+            new[b] += visits[a] * f
+        done = all(abs(new[n] - visits[n]) <= 1e-12 * max(1.0, new[n]) for n in new)
+        visits = new
+        if done:
+            break
+    return rate * visits.get(node, 0.0)
 
 
 def to_graph(scenario: Scenario) -> nx.DiGraph:

@@ -124,6 +124,10 @@ def _merge_system(a: SystemPoint, b: SystemPoint) -> SystemPoint:
                        mix(a.p50_s, b.p50_s), mix(a.p90_s, b.p90_s))
 
 
+def _merge_counts(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return a[0] + b[0], a[1] + b[1]
+
+
 def _merge_edge(a: EdgePoint, b: EdgePoint) -> EdgePoint:
     return EdgePoint(b.t_s, a.width_s + b.width_s, a.attempts + b.attempts,
                      max(a.state, b.state, key=_STATE_RANK.__getitem__))
@@ -165,6 +169,8 @@ class RunRecorder:
         self.class_draw = class_draw
         self.class_ends = self.mix.cumulative() if self.mix else []
         self.classes = [ClassRecord(slo) for slo in self.mix.slo_s] if self.mix else None
+        self.key_draw: Callable[[], int] | None = None   # the key each request is for (workload.keys)
+        self.keyed: list[Component] = []                  # keyed caches, which keep a hit-ratio series
 
     # ── requests ─────────────────────────────────────────────────────────────
 
@@ -183,12 +189,16 @@ class RunRecorder:
                     and len(self.traces) < self.max_traces:
                 spans = Spans()
         if self.classes is None:
-            return Request(self.ids, now, measured, spans)
-        if cls is None:
-            cls = bisect_right(self.class_ends, self.class_draw()) if self.class_draw is not None else 0
-        if measured:
-            self.classes[cls].arrived += 1
-        return Request(self.ids, now, measured, spans, cls)
+            request = Request(self.ids, now, measured, spans)
+        else:
+            if cls is None:
+                cls = bisect_right(self.class_ends, self.class_draw()) if self.class_draw is not None else 0
+            if measured:
+                self.classes[cls].arrived += 1
+            request = Request(self.ids, now, measured, spans, cls)
+        if self.key_draw is not None:
+            request.key = self.key_draw()
+        return request
 
     def start(self, now: float) -> None:
         """An open arrival: one SimPy process per request."""
@@ -242,6 +252,11 @@ class RunRecorder:
         for record in self.classes or ():
             record.window, record.marks = {}, (record.completed, record.finished, record.bad)
         self.policies = _policies(comps)
+        self.keyed = [c for c in comps.values() if c.key_series is not None]
+        for c in self.keyed:
+            c.close_key_window()   # the warm-up's hits are not the first window's
+            assert c.key_series is not None
+            c.key_series.clear()
         self.last_attempts = {e.index: p.counters.attempts for e, p in self.policies}
         self.last_tick = t = warmup
         while t + self.width <= end + 1e-9:
@@ -261,6 +276,8 @@ class RunRecorder:
         self.last_tick = now
         for c in comps.values():
             c.stats.close_window(now, width)
+        for c in self.keyed:
+            c.close_key_window()
         self._close_system(now, width)
         for record in self.classes or ():
             record.close_window(now, width)
@@ -273,6 +290,9 @@ class RunRecorder:
         if len(self.series) >= MAX_POINTS:
             for c in comps.values():
                 c.stats.halve_series()
+            for c in self.keyed:
+                assert c.key_series is not None
+                c.key_series = merge_pairs(c.key_series, _merge_counts)
             self.series = merge_pairs(self.series, _merge_system)
             for record in self.classes or ():
                 record.series = merge_pairs(record.series, _merge_class)

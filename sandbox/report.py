@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from .analysis import Analysis, accuracy_text
+from .graph import offered_rps
+from .kinds import kind_of
 from .report_classes import CLASS_HEADER, class_rows
 from .results import Results
 from .scenario import Scenario
@@ -64,6 +67,26 @@ def summary_text(r: Results) -> str:
         ])
     lines.append(_table(["node", "kind", "size", "arrived", "busy", "wait ms mean/p99", "service ms",
                          "queue mean/max", "rejected", "theory busy/wait"], rows))
+    keyed = [n for n in r.nodes.values() if "hit_ratio" in n.keyed]
+    if keyed:
+        krows = [[n.name, f"{n.keyed['hit_ratio']:.1%}", f"{n.keyed['predicted_hit_ratio']:.1%}",
+                  f"{n.keyed['misses']:,}", f"{n.keyed['writes']:,}", f"{n.keyed['evictions']:,}",
+                  f"{n.keyed['expirations']:,}", f"{n.keyed['coalesced']:,}", f"{n.keyed['entries']:,}",
+                  n.keyed["method"]] for n in keyed]
+        lines += ["", _table(["keyed cache", "hit ratio", "theory", "misses", "writes", "evicted", "expired",
+                              "coalesced", "entries", "theory by"], krows)]
+    for n in (n for n in r.nodes.values() if "shards" in n.keyed):
+        k = n.keyed
+        srows = [[f"{n.name} shard {sh['shard']}", f"{sh['calls']:,}", f"{share:.1%}", f"{sh['utilization']:.0%}",
+                  f"{u:.0%}", _num(sh["wait_ms"])]
+                 for sh, share, u in zip(k["shards"], k["predicted_shard_shares"], k["predicted_shard_utilization"])]
+        if len(srows) > 1:
+            lines += ["", _table(["shard", "calls", "theory share", "busy", "theory busy", "wait ms mean"], srows)]
+        if "predicted_stale_share" in k:
+            lines.append("")
+            lines.append(f"{n.name}: {k['reads']:,} reads ({k['replica_reads']:,} on read replicas), {k['writes']:,} "
+                         f"writes; {k['stale_reads']:,} stale reads, {k['stale_share']:.2%} of replica reads "
+                         f"(theory {k['predicted_stale_share']:.2%})")
     by_class = _theory_by_class(r)
     if by_class:
         lines += ["", _table(["node", "class", "share of calls", "theory", "wait ms mean", "theory", ""], by_class)]
@@ -145,6 +168,25 @@ def analysis_text(s: Scenario, a: Analysis) -> str:
                      "accuracy"], rows), "",
              f"Predicted mean latency  {latency}",
              f"Saturates at            {_num(a.saturation_rps)} rps{first}"]
+    keyed = [(n, kind_of(node).predicted_figures(s, node, functools.partial(offered_rps, s, n)))
+             for n, node in s.nodes.items()]
+    caches = [(n, f) for n, f in keyed if "predicted_hit_ratio" in f]
+    if caches:
+        lines += ["", "Keyed caches (hits from the workload's keys):"]
+        lines += [f"  {n}: hit ratio {f['predicted_hit_ratio']:.1%} by {f['method']} ({f['accuracy']})"
+                  for n, f in caches]
+    for n, f in keyed:
+        if "predicted_shard_shares" not in f:
+            continue
+        shares = f["predicted_shard_shares"]
+        if len(shares) > 1:
+            hot = f["hottest_shard"]
+            lines += ["", f"{n}: {len(shares)} shards by {f['keyed_by']}; the hottest, shard {hot}, takes "
+                          f"{shares[hot]:.1%} of its calls and is {f['predicted_shard_utilization'][hot]:.0%} busy: "
+                          f"it saturates the database at {_num(f['saturation_rps_of_hottest'])} rps"]
+        if "predicted_stale_share" in f:
+            lines.append(f"{n}: {f['predicted_stale_share']:.2%} of reads on read replicas are stale (Poisson writes, "
+                         "any lag distribution with this mean)")
     if a.classes:
         lines += _class_analysis(a)
     if a.out_of_scope:

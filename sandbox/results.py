@@ -81,6 +81,9 @@ class NodeResult:
     series: dict[str, list[float]]  # 1-second points: t_s, throughput_rps, p99_ms, queue_mean, utilization, replicas
     # per class, when the workload has classes: arrived, completed, rejected, failed, wait_ms {mean, p99}
     classes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what a node that looks at keys saw: a keyed cache's reads that hit and missed, writes, evictions, entries
+    # at the end, its hit ratio beside theory's (empty for every other node)
+    keyed: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,9 @@ class Results:
                         classes={k: replace(c, series={}) for k, c in self.classes.items()})
         d = _clean(asdict(r))
         d["analysis"] = analysis_json(self.analysis)
+        for node in d["nodes"].values():  # only nodes that look at keys have these figures
+            if not node["keyed"]:
+                node.pop("keyed")
         if not self.classes:  # a design without classes gives the same JSON as before they existed
             d.pop("classes")
             for node in d["nodes"].values():

@@ -19,15 +19,25 @@ __all__ = ["Fault", "Autoscale", "Shed"]
 
 
 class Fault(Model):
-    """A scheduled fault: the node is down, slow, or erroring from at_s for for_s seconds."""
+    """A scheduled fault: the node is down, slow, or erroring from at_s for for_s seconds; or, for a keyed
+    cache, flushed (emptied) at at_s."""
     at_s: float = Field(ge=0, le=MAX_S)
-    for_s: float = Field(gt=0, le=MAX_S)
-    mode: Literal["down", "slow", "errors"]
+    for_s: float | None = Field(default=None, gt=0, le=MAX_S, description="how long it lasts (not for a flush)")
+    mode: Literal["down", "slow", "errors", "flush"]
     multiplier: float | None = Field(default=None, ge=1, le=1000, description="slow: service-time multiplier")
     rate: float | None = Field(default=None, gt=0, le=1, description="errors: share of attempts that fail")
 
+    @property
+    def lasts_s(self) -> float:
+        """How long it lasts: for_s (0 for a flush, an instant)."""
+        return self.for_s or 0.0
+
     @model_validator(mode="after")
     def _mode_fields(self) -> "Fault":
+        if self.mode == "flush" and self.for_s is not None:
+            raise ValueError("a flush empties the cache at at_s, an instant: leave out for_s")
+        if self.mode != "flush" and self.for_s is None:
+            raise ValueError(f"mode {self.mode!r} needs for_s (how long it lasts, in seconds)")
         if self.mode == "slow" and self.multiplier is None:
             raise ValueError("mode 'slow' needs a multiplier (service-time factor, at least 1)")
         if self.mode == "errors" and self.rate is None:

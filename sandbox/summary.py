@@ -8,11 +8,13 @@ the comparison with theory.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from .analysis import Analysis, analyse
 from .components import Component, Span as SpanRecord, Spans
-from .diagnosis import class_sentence, compare_with_theory, find_bottleneck
+from .diagnosis import class_sentence, compare_with_theory, find_bottleneck, shard_sentence
+from .graph import offered_rps
 from .kinds import kind_of
 from .recorder import RunRecorder
 from .results import Cause, ClassResult, EdgeResult, ErrorBudget, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace
@@ -73,6 +75,8 @@ def _node_result(name: str, c: Component, measured_s: float, mark: tuple[float, 
               "p99_ms": [_ms(p.p99_s) for p in pts], "queue_mean": [p.queue_area / p.width_s for p in pts],
               "utilization": [p.busy_area / p.capacity_area if p.capacity_area > 0 else 0.0 for p in pts],
               "replicas": [p.replica_area / p.width_s for p in pts]}
+    if c.key_series is not None:   # a keyed cache: its hit ratio per window (a cold start, a flush)
+        series["hit_ratio"] = [hits / reads if reads else 0.0 for hits, reads in c.key_series]
     peak, peak_at = _peak(series["t_s"], series["utilization"], 5)
     return NodeResult(
         name=name, kind=c.kind, replicas=c.replica_count(), capacity=cap,
@@ -194,6 +198,12 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
     end = w.duration_s
     nodes = {n: _node_result(n, c, measured_s, run.marks.get(n, (0.0, 0.0, 0.0, 0.0)), end, _price(scenario, n))
              for n, c in comps.items()}
+    for n, c in comps.items():
+        figures = c.key_figures(measured_s)
+        if figures:
+            node = scenario.nodes[n]
+            offered = functools.partial(offered_rps, scenario, n)
+            nodes[n] = replace(nodes[n], keyed=figures | kind_of(node).predicted_figures(scenario, node, offered))
     classes = _class_results(scenario, run, measured_s)
     if classes:
         names = tuple(classes)
@@ -215,6 +225,10 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
         wasted[er.target] = wasted.get(er.target, 0) + er.wasted_calls
     shed = {f.node: n for f, n in run.causes.items() if f.cause == "shed"}
     bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers, wasted, shed)
+    hot = next((s for s in (shard_sentence(n) for n in nodes.values()) if s), "")
+    if hot:
+        why = bottleneck.why.rstrip()
+        bottleneck = replace(bottleneck, why=f"{why}{'' if why.endswith('.') else '.'} {hot[:1].upper()}{hot[1:]}.")
     if classes:
         why = bottleneck.why.rstrip()
         bottleneck = replace(bottleneck, why=f"{why}{'' if why.endswith('.') else '.'} {class_sentence(classes)}")

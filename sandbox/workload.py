@@ -31,6 +31,7 @@ from pydantic import (Discriminator, Field, PrivateAttr, SerializerFunctionWrapH
                       model_serializer, model_validator)
 
 from .classes import CLASS_NAME, MAX_CLASSES, TrafficClass
+from .keys import Keys
 from .messages import shown
 from .model import MAX_MS, MAX_PROCESSES, MAX_RATE_RPS, MAX_S, Model
 
@@ -230,6 +231,7 @@ class Workload(Model):
     profile: Profile | None = None
     classes: dict[str, TrafficClass] | None = Field(
         default=None, description="the traffic mix: named classes with shares summing to 1 (see sandbox.classes)")
+    keys: Keys | None = Field(default=None, description="the keys requests are for, by popularity (see sandbox.keys)")
     _replay_scv: float = PrivateAttr(default=1.0)   # measured once: the analysis asks at every step of its fixed point
 
     @field_validator("classes", mode="before")

@@ -28,15 +28,17 @@ Serve = Generator[Any, Any, "Optional[Failure]"]
 class Request:
     """One request (or, behind a queue, one message) moving through the architecture."""
 
-    __slots__ = ("id", "t0", "measured", "spans", "cls", "parent")
+    __slots__ = ("id", "t0", "measured", "spans", "cls", "parent", "key")
 
-    def __init__(self, rid: int, t0: float, measured: bool, spans: "Spans | None", cls: int = 0) -> None:
+    def __init__(self, rid: int, t0: float, measured: bool, spans: "Spans | None", cls: int = 0,
+                 key: int = -1) -> None:
         self.id = rid
         self.t0 = t0
         self.measured = measured  # arrived after warm-up: counted in the statistics
         self.spans = spans        # its spans when this request is traced
         self.cls = cls            # its class: an index into the workload's classes (0 without classes)
         self.parent = -1          # traced only: the id of the span whose calls this process is making now
+        self.key = key            # the key it is for (-1: the workload has no keys)
 
     def branch(self) -> "Request":
         """The request as seen by a call made in a process of its own (a parallel call, an attempt raced
@@ -44,7 +46,7 @@ class Request:
         process makes are attributed to the right span."""
         if self.spans is None:
             return self
-        twin = Request(self.id, self.t0, self.measured, self.spans, self.cls)
+        twin = Request(self.id, self.t0, self.measured, self.spans, self.cls, self.key)
         twin.parent = self.parent
         return twin
 
@@ -281,6 +283,7 @@ class Component:
         # set only where classes or a one-of choice decide the calls (see sandbox.components.routing)
         self.choose: Callable[[Request, list[OutEdge]], list[OutEdge]] | None = None
         self.class_stats: "list[ClassNodeStats] | None" = None  # per class, when the workload has classes
+        self.key_series: "list[tuple[int, int]] | None" = None  # a keyed cache's (hits, reads) per window
 
     def set_edges(self, edges: list[OutEdge]) -> None:
         """The calls it makes, in the scenario's order."""
@@ -303,6 +306,13 @@ class Component:
             return failure
 
         self.serve = serve  # type: ignore[method-assign]
+
+    def close_key_window(self) -> None:
+        """A keyed cache closes its window of hits and reads (the recorder calls it only where key_series is set)."""
+
+    def key_figures(self, measured_s: float) -> dict[str, Any]:
+        """A keyed cache's own figures (hits, misses, evictions, entries); empty for every other component."""
+        return {}
 
     def picker_for(self, target: "Component", draw: Callable[[], "Draw"]) -> Callable[[], Any]:
         """How this node picks the replica of `target` for each call (`draw` makes a random stream if needed)."""

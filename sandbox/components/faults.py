@@ -1,4 +1,4 @@
-"""Scheduled faults: a node goes down, slows down, or starts failing, then recovers.
+"""Scheduled faults: a node goes down, slows down, or starts failing, then recovers; a keyed cache is flushed.
 
 Each fault in a node's ``failures`` list starts at ``at_s`` and lasts ``for_s``.
 Overlapping faults combine: the node is down if any active fault says so,
@@ -35,9 +35,12 @@ def schedule_faults(env: Environment, station: Station, faults: "list[Fault]") -
 
     def fault(f: "Fault") -> Generator:
         yield Timeout(env, f.at_s)
+        if f.mode == "flush":
+            station.flush()
+            return
         active.append(f)
         apply()
-        yield Timeout(env, f.for_s)
+        yield Timeout(env, f.lasts_s)
         active.remove(f)
         apply()
 

@@ -30,7 +30,7 @@ __all__ = ["Replica", "Station", "Cache"]
 class Replica:
     """One copy of a station: its free workers and its waiting line."""
 
-    __slots__ = ("index", "free", "waiting", "limit", "workers")
+    __slots__ = ("index", "free", "waiting", "limit", "workers", "calls", "waited", "held")
 
     def __init__(self, index: int, workers: int, limit: int | None) -> None:
         self.index = index
@@ -38,6 +38,8 @@ class Replica:
         self.free = workers
         self.waiting: deque[Event] = deque()
         self.limit = limit if limit is not None else float("inf")
+        self.calls = 0         # measured calls it finished, their time waiting and their workers' time held
+        self.waited = self.held = 0.0
 
     def load(self) -> int:
         """Calls in this replica now, served or waiting (for least-connections)."""
@@ -110,6 +112,9 @@ class Station(Component):
         """The outgoing edges to consider once served (caches choose by hit or miss)."""
         return self.edges
 
+    def flush(self) -> None:
+        """Empty what it holds (a keyed cache's entries); validation keeps flushes off every other station."""
+
     def serve(self, request: Request, replica: Replica) -> Serve:
         env = self.env
         stats = self.stats
@@ -171,6 +176,9 @@ class Station(Component):
             else:
                 stats.failed += 1
             stats.record(t_start - t_arrive, t_served - t_start, t_end - t_arrive)
+            replica.calls += 1
+            replica.waited += t_start - t_arrive
+            replica.held += t_end - t_start
         if spans is not None:
             spans.close(request, Span(self.name, replica.index, t_arrive, t_start, t_end,
                                       "ok" if failure is None else "failed", sid))

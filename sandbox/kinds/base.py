@@ -24,7 +24,7 @@ each kind overrides what it does differently.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TypeVar
 
 from ..model import Model
 
@@ -207,12 +207,17 @@ class Kind(Generic[S]):
         """What about this node the steady-state analysis cannot model (scheduled faults), or None."""
         return None
 
+    def predicted_figures(self, s: ScenarioView, node: S, rate: Callable[[], float]) -> dict[str, Any]:
+        """Theory for the figures only this kind reports (a keyed cache's hit ratio), to set beside the run's;
+        `rate()` is the calls per second the node is offered."""
+        return {}
+
     def calibrated(self, node: S, measured: Measured) -> dict[str, Any]:
         """The fields (as scenario data) that make `node` do what traces measured; none for a kind with no work
         or choice of its own."""
         return {}
 
-    def branch_share(self, node: S, when: str) -> float:
+    def branch_share(self, s: ScenarioView, node: S, when: str, rate: Callable[[], float]) -> float:
         """The share of its visits that take a call made `when` (a cache's hits or misses)."""
         return 1.0
 

@@ -118,6 +118,10 @@ class StationKind(Kind[St]):
             yield (f"nodes.{name}.bulkheads", f"the bulkheads hold {sum(node.bulkheads.values())} of the "
                                               f"{node.workers} workers per replica; they must leave at least 1 "
                                               "shared worker for the other classes")
+        for i, f in enumerate(node.failures):
+            if f.mode == "flush" and not self.flushes(node):
+                yield (f"nodes.{name}.failures[{i}].mode", "a flush empties a cache of keys: it applies to a cache "
+                                                           "with a capacity or ttl_s, not to this node")
         classes = s.workload.classes or {}
         if node.shed is not None and classes and all(c.priority >= node.shed.below_priority
                                                      for c in classes.values()):
@@ -171,7 +175,11 @@ class StationKind(Kind[St]):
         return None if node.queue_limit is None else int(node.queue_limit)
 
     def out_of_scope(self, node: St) -> str | None:
-        return "scheduled faults take it down for a while" if node.failures else None
+        if not node.failures:
+            return None
+        if all(f.mode == "flush" for f in node.failures):
+            return "a scheduled flush empties it: the steady state holds before it and once it has filled again"
+        return "scheduled faults take it down for a while"
 
     def spof_finding(self, name: str, node: St) -> Finding | None:
         if node.replicas == 1:
@@ -185,7 +193,12 @@ class StationKind(Kind[St]):
                 yield Finding("warning", "fault", name, f"{name}'s {f.mode} fault at {f.at_s:g} s never happens: "
                                                         f"the run ends at {s.workload.duration_s:g} s")
             else:
-                yield Finding("info", "fault", name, f"{name} is scheduled {f.mode} from {f.at_s:g} s for {f.for_s:g} s")
+                when = f"at {f.at_s:g} s" if f.mode == "flush" else f"from {f.at_s:g} s for {f.lasts_s:g} s"
+                yield Finding("info", "fault", name, f"{name} is scheduled {f.mode} {when}")
+
+    def flushes(self, node: St) -> bool:
+        """It holds keys that a `mode: flush` fault can empty (a keyed cache)."""
+        return False
 
     def calibrated(self, node: St, measured: Measured) -> dict[str, Any]:
         return {"service_time": measured.service_time} if measured.service_time is not None else {}
