@@ -377,7 +377,7 @@ def show_caches(r: sandbox.Results) -> None:
     """Keyed caches: the hit ratio beside theory's, and over time (a cold start, a flush); sharded and
     replicated databases: each shard's load beside theory's, and the stale reads."""
     keyed = {n: node for n, node in r.nodes.items() if "hit_ratio" in node.keyed}
-    for col, (name, node) in zip(st.columns(min(4, len(keyed))), keyed.items()):
+    for col, (name, node) in zip(st.columns(min(4, len(keyed))) if keyed else [], keyed.items()):
         k = node.keyed
         with col:
             st.metric(f"{name} · hit ratio", f"{k['hit_ratio']:.1%}",

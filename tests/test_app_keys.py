@@ -64,3 +64,21 @@ def test_a_keyed_run_shows_the_keys_tab(db: Path) -> None:
 
 def test_a_run_without_keys_has_no_keys_tab(db: Path) -> None:
     assert [t.label for t in run(db, SMALL).tabs] == PLAIN_TABS
+
+
+SHARDED: dict[str, Any] = {
+    "name": "Sharded",
+    "workload": {"entry": "db", "rate_rps": 300, "duration_s": 6, "warmup_s": 1,
+                 "keys": {"count": 2000, "popularity": "zipf", "s": 1.0}},
+    "nodes": {"db": {"kind": "database", "shards": 4, "workers": 4,
+                     "service_time": {"dist": "exponential", "mean_ms": 5}}},
+    "edges": [],
+}
+
+
+def test_a_sharded_run_without_caches_draws_the_shard_bars(db: Path) -> None:
+    at = run(db, SHARDED)
+    keys_tab = at.tabs[1]
+    assert keys_tab.label == "Keys"
+    assert not keys_tab.get("exception") and "could not be drawn" not in " ".join(str(c.value) for c in at.caption)
+    assert "busy share per shard" in " ".join(str(m.value) for m in keys_tab.get("markdown"))

@@ -240,6 +240,24 @@ def test_an_example_with_request_classes_shows_each_class(page: Page, server: st
     shoot(page, shots, "classes", height=2300)
 
 
+def test_an_example_with_a_hot_shard_shows_the_keys_tab(page: Page, server: str, shots: Path) -> None:
+    open_app(page, server)
+    open_popover(page, "New", '[data-testid="stSelectbox"]')
+    page.locator('[data-testid="stPopoverBody"] [data-testid="stSelectbox"]').click()
+    page.get_by_role("option", name="Hot shard", exact=True).click()
+    settle(page)
+    page.get_by_role("button", name="Create").click()
+    settle(page)
+    expect(canvas(page).locator('.react-flow__node[data-id="db"]')).to_be_visible()
+    go(page, "Run and results")
+    page.get_by_role("button", name="Run simulation").click()
+    expect(page.get_by_text("Shard 0 of db is", exact=False).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    settle(page)
+    page.get_by_role("tab", name="Keys").click()
+    expect(page.get_by_text("busy share per shard", exact=False)).to_be_visible()
+    shoot(page, shots, "keys", height=1700)
+
+
 def test_an_invalid_upload_is_refused_and_a_share_link_reproduces_the_design(
         page: Page, server: str, tmp_path: Path) -> None:
     open_app(page, server)
