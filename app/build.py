@@ -20,7 +20,7 @@ import sandbox
 from sandbox import edit, share
 from sandbox.challenges import challenge_of, check_constraints, design as challenge_design
 from sandbox.importers import draft_of
-from sandbox.report_calibration import calibration_text
+from sandbox.report_calibration import calibration_tables
 from sandbox.tracefiles import read_traces_text
 from sandbox.kinds import KINDS
 
@@ -146,10 +146,14 @@ def _calibrate_upload() -> None:
         return
     state.update(c.data, structural=True)
     verdict = ("The calibrated model reproduces the traces." if c.agrees else
-               "Where flagged, the model does not reproduce the traces: it lacks something the system does.")
+               "Where a row's agrees is off, the model does not reproduce the traces: it lacks something the "
+               "system does.")
+    rate = (f" Arrival rate {c.rate_rps:.4g} rps from the root spans (the file holds {c.sampling:.3g} of "
+            "requests)." if c.rate_rps is not None else "")
+    notes = "".join(f"\n- {md(w)}" for w in c.warnings)
     state.flash("success" if c.agrees else "warning",
-                f"**Calibrated from {md(upload.name)}: {c.traces:,} traces, {c.calls:,} calls.** {verdict}\n\n"
-                f"```text\n{calibration_text(c).replace(chr(96) * 3, chr(39) * 3)}\n```")
+                f"**Calibrated from {md(upload.name)}: {c.traces:,} traces, {c.calls:,} calls.** {verdict}{rate}"
+                + (f"\n\nNotes:{notes}" if notes else ""), calibration_tables(c))
 
 
 def _apply_yaml(key: str) -> None:

@@ -466,10 +466,17 @@ def record_run(name: str, scenario_yaml: str, seed: int, summary: dict[str, Any]
 
 # ── messages ─────────────────────────────────────────────────────────────────
 
-def flash(kind: str, text: str) -> None:
-    """A message (Markdown, user text in it escaped) shown at the top of the page until the visitor's next
-    edit, until dismissed, or until another page is shown: never lost to a rerun nobody asked for."""
-    st.session_state["flash"] = {"kind": kind, "text": text, "page": None}
+def flash(kind: str, text: str, tables: list[tuple[str, list[dict[str, Any]]]] | None = None) -> None:
+    """A message (Markdown, user text in it escaped), with tables of plain rows under it, shown at the top of
+    the page until the visitor's next edit, until dismissed, or until another page is shown: never lost to a
+    rerun nobody asked for."""
+    st.session_state["flash"] = {"kind": kind, "text": text, "page": None, "tables": tables or []}
+
+
+def flash_tables() -> list[tuple[str, list[dict[str, Any]]]]:
+    """The tables of the message being shown (titles and plain rows)."""
+    msg = st.session_state.get("flash")
+    return list(msg.get("tables") or []) if msg else []
 
 
 def clear_flash() -> None:
@@ -477,7 +484,8 @@ def clear_flash() -> None:
 
 
 def current_flash(page: str) -> tuple[str, str] | None:
-    """The message to show on `page` (kind, text), if any: it belongs to the first page that shows it."""
+    """The message to show on `page` (kind, text), if any: it belongs to the first page that shows it (its
+    tables: :func:`flash_tables`)."""
     msg = st.session_state.get("flash")
     if not msg:
         return None

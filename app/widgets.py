@@ -15,6 +15,7 @@ import shutil
 import time
 from typing import Any, Callable, Sequence
 
+import pandas as pd
 import streamlit as st
 
 from sandbox import edit
@@ -40,6 +41,10 @@ def show_flash(page: str) -> None:
         ALERTS.get(kind, st.info)(text)
         st.button("Dismiss", key="flash_dismiss", type="tertiary", icon=":material/close:",
                   on_click=state.clear_flash, help="hide this message")
+    for title, rows in state.flash_tables():
+        if rows:
+            st.markdown(f"**{md(title)}**")
+            st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
 MAX_PROBLEMS_LISTED = 30

@@ -348,7 +348,7 @@ def _fit_edges(s: Scenario, hops: list[Hop], by_node: dict[str, list[Hop]], warn
         se = math.sqrt(p * (1 - p) / n)
         note = ""
         if e.when != "always":
-            note = f"a `when: {e.when}` call: its share is the cache's hit ratio"
+            note = f"called on a {e.when}: the cache's hit ratio sets its share"
         elif e.classes is not None:
             note = "taken by some classes only: the traces do not say which class a call was (kept)"
         elif e.weight is not None:

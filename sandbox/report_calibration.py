@@ -14,7 +14,7 @@ import yaml
 
 from .calibrate import AGREEMENT_SLACK, Calibration
 
-__all__ = ["calibration_text", "calibrated_yaml"]
+__all__ = ["calibration_text", "calibrated_yaml", "calibration_tables"]
 
 
 def calibrated_yaml(c: Calibration) -> str:
@@ -97,3 +97,21 @@ def calibration_text(c: Calibration) -> str:
     if c.warnings:
         lines += [""] + [f"note: {w}" for w in c.warnings]
     return "\n".join(lines)
+
+
+def calibration_tables(c: Calibration) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The fit and the check as titled tables of plain rows, for an app to draw."""
+    services = [{"node": f.node, "calls": f.calls, "own ms": round(f.own_ms_mean, 3),
+                 "queue ms": round(f.queue_ms, 3), "queue from": f.queue_source, "fitted": _spec(f.service_time),
+                 "KS": round(f.ks, 4), "5% critical": round(f.ks_critical, 4), "fits": f.fits} for f in c.services]
+    calls = [{"call": f"{e.source} -> {e.target}", "share": e.probability, "± se": round(e.stderr, 4),
+              "made": e.made, "of calls": e.caller_calls, "was": e.before, "note": e.note or "fitted"}
+             for e in c.edges]
+    calls += [{"call": f"{name}.{k}", "share": now, "± se": None, "made": None, "of calls": None, "was": was,
+               "note": "set by its kind from the calls on its branches"}
+              for name, changed in c.fields.items() for k, (was, now) in changed.items()]
+    check = [{"": a.what, "calls": a.trace_calls, "trace p50": round(a.trace_p50_ms, 3),
+              "model p50": round(a.model_p50_ms, 3), "trace p99": round(a.trace_p99_ms, 3),
+              "model p99": round(a.model_p99_ms, 3), "agrees": a.agrees} for a in c.agreement]
+    return [("Service times (own time per call)", services), ("Calls", calls),
+            ("Traces beside the calibrated model (p50 and p99 of each call's span, ms)", check)]

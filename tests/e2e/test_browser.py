@@ -331,8 +331,10 @@ def test_a_trace_file_calibrates_the_design(page: Page, server: str, tmp_path: P
     message = page.locator('[data-testid="stAlert"]').filter(has_text="Calibrated from shop-traces.json")
     expect(message).to_be_visible(timeout=RUN_TIMEOUT_MS)
     expect(message).to_contain_text("300 traces")
-    expect(message).to_contain_text("Traces beside the calibrated model")
-    expect(message).to_contain_text("cache.hit_ratio")
+    expect(page.get_by_text("Traces beside the calibrated model", exact=False)).to_be_visible()
+    expect(page.get_by_text("Service times (own time per call)", exact=False)).to_be_visible()
+    # the fit and the check as three tables, beside the page's own (the analysis table)
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 4
     page.locator("h1").filter(has_text="Build").click()  # close the popover
     settle(page)
     page.get_by_text("YAML", exact=True).click()
