@@ -45,6 +45,8 @@ class Database(Station):
         # per read replica: key -> when every committed write to it will have reached that replica
         self.visible: list[dict[int, float]] = [{} for _ in range(shards * read_replicas)]
         self.reads = self.writes = self.stale = self.replica_reads = 0
+        self.shard_calls = [0] * shards              # measured calls each shard finished, and their time in it
+        self.shard_time = [0.0] * shards
 
     def route_by_key(self) -> None:
         """Send each call to its shard's primary or read replica, around the station's own serve."""
@@ -78,7 +80,11 @@ class Database(Station):
                     self.replica_reads += 1
                     if key >= 0 and env.now < self.visible[shard * self.read_replicas + j].get(key, -1.0):
                         self.stale += 1
+            t_enter = env.now
             failure = yield from inner(request, target)
+            if measured:   # every call it took, a call refused at a full line too
+                self.shard_calls[shard] += 1
+                self.shard_time[shard] += env.now - t_enter
             if writing and failure is None and self.read_replicas and key >= 0 and self.draw_lag is not None:
                 now = env.now
                 for j in range(self.read_replicas):   # committed: each read replica receives it after its lag
@@ -94,11 +100,13 @@ class Database(Station):
         shards = []
         for s in range(self.shards):
             group = self.replicas[s * self.group:(s + 1) * self.group]
-            calls = sum(r.calls for r in group)
+            calls = self.shard_calls[s]
             workers = sum(r.workers for r in group)
+            held = sum(r.held for r in group)
+            # time in the shard is the wait plus the time a worker held the call
             shards.append({"shard": s, "calls": calls,
-                           "utilization": sum(r.held for r in group) / (workers * measured_s) if measured_s else 0.0,
-                           "wait_ms": 1000 * sum(r.waited for r in group) / calls if calls else 0.0})
+                           "utilization": held / (workers * measured_s) if measured_s else 0.0,
+                           "wait_ms": 1000 * max(0.0, self.shard_time[s] - held) / calls if calls else 0.0})
         return {"reads": self.reads, "writes": self.writes, "replica_reads": self.replica_reads,
                 "stale_reads": self.stale,
                 "stale_share": self.stale / self.replica_reads if self.replica_reads else 0.0, "shards": shards}

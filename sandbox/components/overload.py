@@ -89,7 +89,7 @@ class _Waiting:
 class ClassReplica:
     """One copy of a class-aware station: its pools of workers (shared first, then the bulkheads)."""
 
-    __slots__ = ("index", "workers", "free", "waiting", "limit", "pools", "queued", "calls", "waited", "held")
+    __slots__ = ("index", "workers", "free", "waiting", "limit", "pools", "queued", "held")
 
     def __init__(self, index: int, workers: int, limit: int | None, bulkheads: Sequence[int]) -> None:
         self.index = index
@@ -99,8 +99,7 @@ class ClassReplica:
         self.waiting = _Waiting(self.pools)
         self.limit = limit if limit is not None else float("inf")
         self.queued = 0   # calls waiting in all pools
-        self.calls = 0    # measured calls it finished, their time waiting and their workers' time held
-        self.waited = self.held = 0.0
+        self.held = 0.0   # time its workers were held by measured calls (a shard's busy share)
 
     def load(self) -> int:
         return self.workers - self.free + self.queued
@@ -230,8 +229,6 @@ def serve_classes(station: ClassStation, request: Request, replica: ClassReplica
             cs.failed += 1
         wait = t_start - t_arrive
         stats.record(wait, t_served - t_start, t_end - t_arrive)
-        replica.calls += 1
-        replica.waited += wait
         replica.held += t_end - t_start
         if wait > 1e-9:
             cs.wait.add(wait)

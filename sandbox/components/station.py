@@ -30,7 +30,7 @@ __all__ = ["Replica", "Station", "Cache"]
 class Replica:
     """One copy of a station: its free workers and its waiting line."""
 
-    __slots__ = ("index", "free", "waiting", "limit", "workers", "calls", "waited", "held")
+    __slots__ = ("index", "free", "waiting", "limit", "workers", "held")
 
     def __init__(self, index: int, workers: int, limit: int | None) -> None:
         self.index = index
@@ -38,8 +38,7 @@ class Replica:
         self.free = workers
         self.waiting: deque[Event] = deque()
         self.limit = limit if limit is not None else float("inf")
-        self.calls = 0         # measured calls it finished, their time waiting and their workers' time held
-        self.waited = self.held = 0.0
+        self.held = 0.0        # time its workers were held by measured calls (a shard's busy share)
 
     def load(self) -> int:
         """Calls in this replica now, served or waiting (for least-connections)."""
@@ -176,8 +175,6 @@ class Station(Component):
             else:
                 stats.failed += 1
             stats.record(t_start - t_arrive, t_served - t_start, t_end - t_arrive)
-            replica.calls += 1
-            replica.waited += t_start - t_arrive
             replica.held += t_end - t_start
         if spans is not None:
             spans.close(request, Span(self.name, replica.index, t_arrive, t_start, t_end,
