@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 from .analysis import Analysis, accuracy_text
 from .graph import offered_rps
@@ -84,9 +85,10 @@ def summary_text(r: Results) -> str:
             lines += ["", _table(["shard", "calls", "theory share", "busy", "theory busy", "wait ms mean"], srows)]
         if "predicted_stale_share" in k:
             lines.append("")
+            busy = "; ".join(_roles(sh, len(k["shards"]) > 1) for sh in k["shards"])
             lines.append(f"{n.name}: {k['reads']:,} reads ({k['replica_reads']:,} on read replicas), {k['writes']:,} "
                          f"writes; {k['stale_reads']:,} stale reads, {k['stale_share']:.2%} of replica reads "
-                         f"(theory {k['predicted_stale_share']:.2%})")
+                         f"(theory {k['predicted_stale_share']:.2%}); {busy}")
     by_class = _theory_by_class(r)
     if by_class:
         lines += ["", _table(["node", "class", "share of calls", "theory", "wait ms mean", "theory", ""], by_class)]
@@ -150,6 +152,13 @@ def _class_analysis(a: Analysis) -> list[str]:
     if waits:
         out += ["", _table(["node", "class", "visits", "offered rps", "hold ms", "wait ms", "accuracy"], waits)]
     return out
+
+
+def _roles(shard: dict[str, Any], named: bool) -> str:
+    """How busy a shard's primaries and read replicas were: ``shard 2: primaries 9% busy, read replicas 40%``."""
+    where = f"shard {shard['shard']}: " if named else ""
+    return (f"{where}primaries {shard['primary_utilization']:.0%} busy, read replicas "
+            f"{shard['read_replica_utilization']:.0%}")
 
 
 def analysis_text(s: Scenario, a: Analysis) -> str:

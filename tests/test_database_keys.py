@@ -136,3 +136,16 @@ def test_bad_replicas_are_refused_with_the_field(change: str, where: str) -> Non
 def test_shards_below_one_are_refused() -> None:
     with pytest.raises(sandbox.ScenarioError, match="nodes.db.shards"):
         sandbox.loads(SHARDS.replace("shards: 8", "shards: 0"))
+
+
+def test_the_primary_takes_the_writes_and_the_read_replicas_the_reads() -> None:
+    """Busy shares by role against offered load x mean service / workers (the same sqrt(2/n) error as shards:
+    about 5,000 writes and 50,000 reads)."""
+    k = sandbox.simulate(sandbox.loads(REPLICAS), seed=1).nodes["db"].keyed
+    (shard,) = k["shards"]
+    for role, calls in (("primary", k["writes"]), ("read_replica", k["reads"])):
+        u = k[f"predicted_{role}_utilization"]
+        assert abs(shard[f"{role}_utilization"] - u) < 4.5 * u * math.sqrt(2 / calls), (role, shard, u)
+    # 1,000 rps, 10% writes at 5 ms on 16 connections: the primary 3% busy, each of 2 replicas 14%
+    assert k["predicted_primary_utilization"] == pytest.approx(100 * 0.005 / 16)
+    assert k["predicted_read_replica_utilization"] == pytest.approx(900 * 0.005 / 32)

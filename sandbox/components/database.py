@@ -104,9 +104,15 @@ class Database(Station):
             workers = sum(r.workers for r in group)
             held = sum(r.held for r in group)
             # time in the shard is the wait plus the time a worker held the call
-            shards.append({"shard": s, "calls": calls,
-                           "utilization": held / (workers * measured_s) if measured_s else 0.0,
-                           "wait_ms": 1000 * max(0.0, self.shard_time[s] - held) / calls if calls else 0.0})
+            entry = {"shard": s, "calls": calls,
+                     "utilization": held / (workers * measured_s) if measured_s else 0.0,
+                     "wait_ms": 1000 * max(0.0, self.shard_time[s] - held) / calls if calls else 0.0}
+            if self.read_replicas:   # the primaries take the writes, the read replicas the reads
+                for role, part in (("primary", group[:self.primaries]), ("read_replica", group[self.primaries:])):
+                    entry[f"{role}_utilization"] = (sum(r.held for r in part)
+                                                    / (sum(r.workers for r in part) * measured_s)
+                                                    if measured_s else 0.0)
+            shards.append(entry)
         return {"reads": self.reads, "writes": self.writes, "replica_reads": self.replica_reads,
                 "stale_reads": self.stale,
                 "stale_share": self.stale / self.replica_reads if self.replica_reads else 0.0, "shards": shards}

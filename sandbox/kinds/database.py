@@ -138,6 +138,11 @@ class DatabaseKind(StationKind[DatabaseNode]):
         out["hottest_shard"] = hottest
         out["saturation_rps_of_hottest"] = (s.workload.mean_rate(s.workload.warmup_s, s.workload.duration_s)
                                             / utilization[hottest]) if utilization[hottest] > 0 else math.inf
+        if node.read_replicas:   # writes on the primaries, reads on the read replicas, each shard alike
+            out["predicted_primary_utilization"] = offered * write_share * hold_s * max(shares) / (
+                node.workers * node.replicas)
+            out["predicted_read_replica_utilization"] = offered * (1 - write_share) * hold_s * max(shares) / (
+                node.workers * node.read_replicas)
         if node.read_replicas and node.replication_lag_ms is not None:
             lag_s = node.replication_lag_ms.mean() / 1000.0
             if keys is not None:
