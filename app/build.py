@@ -104,40 +104,41 @@ def _import(text: str, source: str) -> None:
                            f"them); replace them with measurements:\n\n{assumed}" + (f"\n\nNotes:{notes}" if notes else ""))
 
 
-def _import_upload() -> None:
-    upload = st.session_state.get("upload")
+def _uploaded_text(key: str, what: str) -> tuple[str, str] | None:
+    """The uploaded file under `key` as (text, name), or None (and a message) when there is none, it is larger
+    than MAX_UPLOAD_BYTES (`what` says what may be that large) or it is not UTF-8."""
+    upload = st.session_state.get(key)
     if upload is None:
-        return
+        return None
+    refused = f"**{md(upload.name)} was refused; your design is unchanged.**"
     if upload.size > MAX_UPLOAD_BYTES:
-        state.flash("error", f"**{md(upload.name)} was refused; your design is unchanged.** It is "
-                             f"{upload.size:,} bytes; a design file may be at most {MAX_UPLOAD_BYTES:,}.")
-        return
+        state.flash("error", f"{refused} It is {upload.size:,} bytes; {what} may be at most {MAX_UPLOAD_BYTES:,}.")
+        return None
     try:
-        text = upload.getvalue().decode("utf-8")
+        return upload.getvalue().decode("utf-8"), upload.name
     except UnicodeDecodeError:
-        state.flash("error", f"**{md(upload.name)} was refused; your design is unchanged.** It is not UTF-8 text.")
-        return
-    _import(text, upload.name)
+        state.flash("error", f"{refused} It is not UTF-8 text.")
+        return None
+
+
+def _import_upload() -> None:
+    uploaded = _uploaded_text("upload", "a design file")
+    if uploaded is not None:
+        _import(*uploaded)
 
 
 def _calibrate_upload() -> None:
     """Fit the current design to an uploaded trace file (OpenTelemetry or Jaeger JSON) and show the fit beside
     the traces; the design is unchanged when the file or the design cannot be used."""
-    upload = st.session_state.get("upload_traces")
-    if upload is None:
+    uploaded = _uploaded_text("upload_traces", "a trace file here (calibrate from larger ones with `sandbox "
+                                               "calibrate`)")
+    if uploaded is None:
         return
-    refused = f"**{md(upload.name)} was refused; your design is unchanged.**"
-    if upload.size > MAX_UPLOAD_BYTES:
-        state.flash("error", f"{refused} It is {upload.size:,} bytes; a trace file here may be at most "
-                             f"{MAX_UPLOAD_BYTES:,} (calibrate from larger files with `sandbox calibrate`).")
-        return
+    text, name = uploaded
+    refused = f"**{md(name)} was refused; your design is unchanged.**"
     try:
-        text = upload.getvalue().decode("utf-8")
         scenario = sandbox.from_dict(state.design(), "your design")
-        c = sandbox.calibrate(scenario, read_traces_text(text, upload.name), limits=state.limits())
-    except UnicodeDecodeError:
-        state.flash("error", f"{refused} It is not UTF-8 text.")
-        return
+        c = sandbox.calibrate(scenario, read_traces_text(text, name), limits=state.limits())
     except sandbox.ScenarioError as exc:
         state.flash("error", f"{refused}\n\n{widgets.problem_lines(exc.problems)}")
         return
@@ -152,7 +153,7 @@ def _calibrate_upload() -> None:
             "requests)." if c.rate_rps is not None else "")
     notes = "".join(f"\n- {md(w)}" for w in c.warnings)
     state.flash("success" if c.agrees else "warning",
-                f"**Calibrated from {md(upload.name)}: {c.traces:,} traces, {c.calls:,} calls.** {verdict}{rate}"
+                f"**Calibrated from {md(name)}: {c.traces:,} traces, {c.calls:,} calls.** {verdict}{rate}"
                 + (f"\n\nNotes:{notes}" if notes else ""), calibration_tables(c))
 
 

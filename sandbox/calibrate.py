@@ -9,22 +9,15 @@ name (``service.name`` = the node's name):
   less its time in the queue when the trace says it; otherwise the queueing
   the model predicts is taken off, by a fixed point with the analysis): the
   best of constant, exponential, gamma and lognormal (:mod:`sandbox.fitting`);
-- each **call's probability**, the share of the caller's calls that made it at
-  least once, with its binomial standard error; a cache's **hit ratio** from
-  the share that went on to its `when: miss` calls (each kind says what it
-  takes from the measurements: :meth:`Kind.calibrated`);
-- **parallel** calls, where a node's calls overlap in time;
+- each **call's probability**, parallel fan-out and a cache's **hit ratio**
+  (:mod:`sandbox.calibration_calls`; each kind says what it takes from the
+  measurements: :meth:`Kind.calibrated`);
 - the **arrival rate**, from the root spans at the entry node, scaled by the
   sampling the file declares (or `sampling`).
 
 Then it simulates the calibrated scenario and sets, per node and end to end,
-the traces' p50 and p99 beside the model's. A figure *agrees* when the model's
-value lies within the 95% interval of the trace's quantile (from order
-statistics, distribution-free) and the same interval of the model's figure
-overlap, each widened by 5% for the rounding of fitted values; otherwise it is
-flagged. Two 95% intervals that miss each other are a difference at about the
-0.5% level, so a flag is rarely chance. The model's end-to-end figures come
-from every simulated request and are taken as exact.
+the traces' p50 and p99 beside the model's, flagged where they disagree
+(:mod:`sandbox.calibration_check`).
 """
 
 from __future__ import annotations
@@ -39,7 +32,9 @@ from typing import Any
 from .analysis import analyse
 from .engine import Limits, simulate
 from .errors import ScenarioError
-from .fitting import Fit, fit_service_time, quantile
+from .calibration_calls import CallFit, branch_shares, fit_edges, fit_parallel, unmodelled_calls
+from .calibration_check import AGREEMENT_SLACK, Agreement, agreement as traces_beside_model
+from .fitting import fit_service_time
 from .kinds import Measured, kind_of
 from .open_network import evaluate
 from .results import Results
@@ -48,9 +43,6 @@ from .tracefiles import Hop, TraceSet, read_traces
 from .yamlio import parse, read_text
 
 __all__ = ["Calibration", "ServiceFit", "CallFit", "Agreement", "calibrate", "AGREEMENT_SLACK"]
-
-AGREEMENT_SLACK = 0.05     # each interval widened by this, for the rounding of fitted values
-_Z95 = 1.959963984540054
 _QUEUE_ROUNDS = 5          # rounds over the nodes taking the predicted queueing off traces that do not record it
 _MODEL_TRACES = 5000       # traces the check run keeps at least, to measure the model as the file was measured
 _MAX_MODEL_TRACES = 20_000
@@ -70,41 +62,6 @@ class ServiceFit:
     candidates: dict[str, float]    # KS distance of each candidate
     before: dict[str, Any] | None   # the scenario's service time before calibration
     fits: bool                      # consistent with the fitted distribution (sandbox.fitting.Fit.fits)
-
-
-@dataclass(frozen=True)
-class CallFit:
-    """One call's fitted probability: the share of the caller's calls that made it, with its standard error."""
-    source: str
-    target: str
-    edge: int                       # its index in the scenario's edges
-    caller_calls: int
-    made: int                       # caller calls that made it at least once
-    attempts: int                   # calls made in all (retries and hedges included)
-    probability: float
-    stderr: float
-    before: float
-    fitted: bool                    # False: kept as it was (the note says why)
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """Traces beside the calibrated model for one node (or end to end): p50 and p99, and whether they agree."""
-    what: str                       # a node, or "end to end"
-    trace_calls: int
-    trace_p50_ms: float
-    trace_p99_ms: float
-    model_p50_ms: float
-    model_p99_ms: float
-    p50_interval: tuple[float, float]
-    p99_interval: tuple[float, float]
-    p50_agrees: bool
-    p99_agrees: bool
-
-    @property
-    def agrees(self) -> bool:
-        return self.p50_agrees and self.p99_agrees
 
 
 @dataclass(frozen=True)
@@ -159,9 +116,9 @@ def calibrate(scenario: Scenario | str | Path, traces: TraceSet | str | Path, *,
     if not set(by_node) & set(base.nodes):
         raise ScenarioError(trace_set.source, [("", "no service in the traces is a node of the scenario (services: "
                                                     + ", ".join(sorted(by_node)[:8]) + ")")])
-    edges = _fit_edges(base, hops, by_node, warnings)
-    _unmodelled_calls(base, hops, warnings)
-    parallel = _fit_parallel(base, hops, by_node)
+    edges = fit_edges(base, hops, by_node, warnings)
+    unmodelled_calls(base, hops, warnings)
+    parallel = fit_parallel(base, hops, by_node)
     rate, rate_se = _fit_rate(base, trace_set, share, warnings)
     raw: dict[str, list[float]] = {}
     recorded: dict[str, float] = {}
@@ -182,7 +139,7 @@ def calibrate(scenario: Scenario | str | Path, traces: TraceSet | str | Path, *,
         nodes_data[name]["parallel"] = value
     if rate is not None:
         data["workload"]["rate_rps"] = float(f"{rate:.4g}")
-    branch = _branch_shares(base, hops, by_node)
+    branch = branch_shares(base, hops, by_node)
     services = _fit_services(data, base, raw, recorded, branch, trace_set.source)
     for name in set(branch) - set(raw):   # a node with branches but no service-time samples still learns its split
         node = base.nodes[name]
@@ -194,7 +151,7 @@ def calibrate(scenario: Scenario | str | Path, traces: TraceSet | str | Path, *,
     if check:
         results = simulate(calibrated, seed=seed, limits=limits,
                            max_traces=min(_MAX_MODEL_TRACES, max(_MODEL_TRACES, 2 * trace_set.traces)))
-        agreement = _agreement(base, trace_set, by_node, results, calibrated)
+        agreement = traces_beside_model(base, trace_set, by_node, results, calibrated)
     else:
         results, agreement = None, []
     return Calibration(trace_set.source, trace_set.traces, len(hops), share, share_source, rate, rate_se,
@@ -333,96 +290,6 @@ def _depth(s: Scenario) -> dict[str, int]:
     return depth
 
 
-def _fit_edges(s: Scenario, hops: list[Hop], by_node: dict[str, list[Hop]], warnings: list[str]) -> list[CallFit]:
-    out = []
-    for i, e in enumerate(s.edges):
-        # the calls that got as far as making their own calls: not those refused at the door or failed in
-        # their own work (a caller whose first call failed may have skipped the later ones: a small bias)
-        callers = [h for h in by_node.get(e.source, []) if h.calls or not h.error]
-        if not callers:
-            continue
-        made = sum(1 for h in callers if any(hops[c].service == e.target for c in h.calls))
-        attempts = sum(1 for h in callers for c in h.calls if hops[c].service == e.target)
-        n = len(callers)
-        p = made / n
-        se = math.sqrt(p * (1 - p) / n)
-        note = ""
-        if e.when != "always":
-            note = f"called on a {e.when}: the cache's hit ratio sets its share"
-        elif e.classes is not None:
-            note = "taken by some classes only: the traces do not say which class a call was (kept)"
-        elif e.weight is not None:
-            note = "a weighted choice: weights are kept"
-        elif made == 0:
-            note = "never made in the traces; kept (remove the call if it is gone)"
-            warnings.append(f"{e.source} never called {e.target} in the traces ({n} calls of {e.source})")
-        fitted = not note
-        if fitted:
-            value = round(p, 4)
-            p = value if value > 0 else p
-        out.append(CallFit(e.source, e.target, i, n, made, attempts, p if fitted else e.probability, se,
-                           e.probability, fitted, note))
-    return _one_of_sums_to_one(s, out)
-
-
-def _one_of_sums_to_one(s: Scenario, fits: list[CallFit]) -> list[CallFit]:
-    """A `route: one` node takes exactly one call: its fitted shares are scaled to sum to 1 exactly (the last
-    takes the rounding), as the format requires."""
-    from dataclasses import replace
-    for name, node in s.nodes.items():
-        if kind_of(node).routing(node) != "one":
-            continue
-        group = [k for k, f in enumerate(fits) if f.source == name and f.fitted]
-        if len(group) != len([e for e in s.edges if e.source == name]):
-            for k in group:   # some are kept, so the fitted ones cannot be made to sum to 1: keep them all
-                fits[k] = replace(fits[k], probability=fits[k].before, fitted=False,
-                                  note="one of a route: one choice whose other calls are kept")
-            continue
-        total = sum(fits[k].made for k in group)
-        if not total:
-            continue
-        shares = [round(fits[k].made / total, 4) for k in group]
-        shares[-1] = round(1.0 - sum(shares[:-1]), 10)
-        for k, p in zip(group, shares):
-            fits[k] = replace(fits[k], probability=p)
-    return fits
-
-
-def _unmodelled_calls(s: Scenario, hops: list[Hop], warnings: list[str]) -> None:
-    known = {(e.source, e.target) for e in s.edges}
-    seen: dict[tuple[str, str], int] = {}
-    for h in hops:
-        if h.parent is None:
-            continue
-        pair = (hops[h.parent].service, h.service)
-        if pair[0] in s.nodes and pair[1] in s.nodes and pair not in known:
-            seen[pair] = seen.get(pair, 0) + 1
-    for (a, b), n in sorted(seen.items()):
-        warnings.append(f"the traces show {n} calls from {a} to {b}, which the scenario does not have (add the edge)")
-
-
-def _fit_parallel(s: Scenario, hops: list[Hop], by_node: dict[str, list[Hop]]) -> dict[str, bool]:
-    """Nodes whose calls overlap in most multi-call spans are parallel; those whose never overlap are not."""
-    out = {}
-    for name, node in s.nodes.items():
-        if "parallel" not in type(node).model_fields or name not in by_node:
-            continue
-        several = overlapping = 0
-        for h in by_node[name]:
-            calls = sorted((hops[c].start_ns, hops[c].end_ns) for c in h.calls if not hops[c].asynchronous)
-            if len(calls) < 2:
-                continue
-            several += 1
-            if any(b[0] < a[1] for a, b in zip(calls, calls[1:])):
-                overlapping += 1
-        if several < 5:
-            continue
-        now = overlapping > several / 2
-        if now != bool(getattr(node, "parallel", False)):
-            out[name] = now
-    return out
-
-
 def _fit_rate(s: Scenario, traces: TraceSet, share: float, warnings: list[str]) -> tuple[float | None, float | None]:
     w = s.workload
     roots = sorted(h.start_ns for h in traces.roots() if h.service == w.entry)
@@ -441,77 +308,3 @@ def _fit_rate(s: Scenario, traces: TraceSet, share: float, warnings: list[str]) 
     n = len(roots)
     rate = (n - 1) / ((roots[-1] - roots[0]) / 1e9) / share   # spacing of the roots (the MLE for Poisson)
     return rate, rate / math.sqrt(n)
-
-
-def _branch_shares(s: Scenario, hops: list[Hop], by_node: dict[str, list[Hop]]) -> dict[str, dict[str, float]]:
-    """By node with `when: hit|miss` calls: the share of its calls that took each branch, from the calls made on
-    that branch's edges (divided by the edge's probability)."""
-    out: dict[str, dict[str, float]] = {}
-    for name, mine in by_node.items():
-        if name not in s.nodes or not kind_of(s.nodes[name]).branches:
-            continue
-        shares = {}
-        for when in ("hit", "miss"):
-            es = [e for e in s.edges if e.source == name and e.when == when]
-            if not es:
-                continue
-            targets = {e.target for e in es}
-            took = sum(1 for h in mine if not h.error and any(hops[c].service in targets for c in h.calls))
-            ok = sum(1 for h in mine if not h.error)
-            if ok:
-                shares[when] = took / ok / max(e.probability for e in es)
-        if shares:
-            out[name] = shares
-    return out
-
-
-def _interval(xs: list[float], q: float) -> tuple[float, float]:
-    """A distribution-free 95% interval for the q-quantile: order statistics at n q -/+ 1.96 sqrt(n q (1-q))."""
-    s = sorted(xs)
-    n = len(s)
-    half = _Z95 * math.sqrt(n * q * (1 - q))
-    lo = max(0, math.floor(n * q - half) - 1)
-    hi = min(n - 1, math.ceil(n * q + half))
-    return s[lo], s[hi]
-
-
-def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    """The two intervals, each widened by AGREEMENT_SLACK, share a point."""
-    return a[0] * (1 - AGREEMENT_SLACK) <= b[1] * (1 + AGREEMENT_SLACK) and \
-        b[0] * (1 - AGREEMENT_SLACK) <= a[1] * (1 + AGREEMENT_SLACK)
-
-
-def _row(what: str, trace: list[float], model: list[float] | tuple[float, float]) -> Agreement:
-    p50_i, p99_i = _interval(trace, 0.5), _interval(trace, 0.99)
-    if isinstance(model, tuple):   # from every request: exact, but for the histogram's buckets
-        m50, m99 = model
-        m50_i, m99_i = (m50, m50), (m99, m99)
-    else:
-        m50, m99 = quantile(model, 0.5), quantile(model, 0.99)
-        m50_i, m99_i = _interval(model, 0.5), _interval(model, 0.99)
-    return Agreement(what, len(trace), quantile(trace, 0.5), quantile(trace, 0.99), m50, m99, p50_i, p99_i,
-                     _overlap(p50_i, m50_i), _overlap(p99_i, m99_i))
-
-
-def _agreement(base: Scenario, traces: TraceSet, by_node: dict[str, list[Hop]], results: Results,
-               calibrated: Scenario) -> list[Agreement]:
-    """p50 and p99 per node (each call's span duration) and end to end (the entry's root spans), trace beside
-    model; the model's per-node figures are measured the same way, from its own traces."""
-    model_by: dict[str, list[float]] = {}
-    for t in results.traces:   # each span is one hop, as its OTLP export would read back
-        for sp in t.spans:
-            if sp.outcome == "ok":
-                model_by.setdefault(sp.node, []).append(sp.end_ms - sp.arrive_ms)
-    rows = []
-    entry = base.workload.entry
-    roots = [h.duration_ms for h in traces.roots() if h.service == entry and not h.error]
-    if roots:
-        lat = results.latency_ms
-        rows.append(_row("end to end", roots, (lat.p50, lat.p99)))
-    for name in base.nodes:
-        trace = [h.duration_ms for h in by_node.get(name, []) if not h.error]
-        model = model_by.get(name, [])
-        if trace and model:
-            rows.append(_row(name, trace, model))
-    return rows
-

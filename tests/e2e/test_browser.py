@@ -121,6 +121,18 @@ def open_popover(page: Page, name: str, inside: str) -> None:
                 raise
 
 
+def open_example(page: Page, server: str, title: str, node: str) -> None:
+    """A new design from the example scenario titled `title`; wait for its node `node` on the canvas."""
+    open_app(page, server)
+    open_popover(page, "New", '[data-testid="stSelectbox"]')
+    page.locator('[data-testid="stPopoverBody"] [data-testid="stSelectbox"]').click()
+    page.get_by_role("option", name=title, exact=True).click()
+    settle(page)
+    page.get_by_role("button", name="Create").click()
+    settle(page)
+    expect(canvas(page).locator(f'.react-flow__node[data-id="{node}"]')).to_be_visible()
+
+
 def shoot(page: Page, folder: Path, name: str, height: int = 1900) -> None:
     """A screenshot of the whole page (Streamlit scrolls inside, so the window is made tall)."""
     page.set_viewport_size({"width": 1400, "height": height})
@@ -218,14 +230,7 @@ def test_pass_the_first_challenge(page: Page, server: str, shots: Path) -> None:
 
 
 def test_an_example_with_request_classes_shows_each_class(page: Page, server: str, shots: Path) -> None:
-    open_app(page, server)
-    open_popover(page, "New", '[data-testid="stSelectbox"]')
-    page.locator('[data-testid="stPopoverBody"] [data-testid="stSelectbox"]').click()
-    page.get_by_role("option", name="Priority checkout", exact=True).click()
-    settle(page)
-    page.get_by_role("button", name="Create").click()
-    settle(page)
-    expect(canvas(page).locator('.react-flow__node[data-id="api"]')).to_be_visible()
+    open_example(page, server, "Priority checkout", "api")
     go(page, "Run and results")
     expect(page.get_by_text("Priority checkout")).to_be_visible()
     page.get_by_role("button", name="Run simulation").click()
@@ -241,14 +246,7 @@ def test_an_example_with_request_classes_shows_each_class(page: Page, server: st
 
 
 def test_an_example_with_a_hot_shard_shows_the_keys_tab(page: Page, server: str, shots: Path) -> None:
-    open_app(page, server)
-    open_popover(page, "New", '[data-testid="stSelectbox"]')
-    page.locator('[data-testid="stPopoverBody"] [data-testid="stSelectbox"]').click()
-    page.get_by_role("option", name="Hot shard", exact=True).click()
-    settle(page)
-    page.get_by_role("button", name="Create").click()
-    settle(page)
-    expect(canvas(page).locator('.react-flow__node[data-id="db"]')).to_be_visible()
+    open_example(page, server, "Hot shard", "db")
     go(page, "Run and results")
     page.get_by_role("button", name="Run simulation").click()
     expect(page.get_by_text("Shard 0 of db is", exact=False).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
