@@ -76,7 +76,10 @@ def _grade_text(g: "Grade") -> str:
     if why:
         lines.append(f"  Why: {why}")
     for p in g.predictions:
-        lines.append(f"  predicted {p.id}: {p.guess} vs {p.actual if p.actual is None else f'{p.actual:,.4g}'}"
-                     f" ({'right' if p.right else 'off'})")
+        actual = "n/a" if p.actual is None else f"{p.actual:,.4g}"
+        if p.guess is None:      # no guess given: show the figure to predict next time, not "None ... (off)"
+            lines.append(f"  {p.question} measured {actual} (no prediction given)")
+        else:
+            lines.append(f"  predicted {p.id}: {p.guess:,.4g} vs {actual} ({'right' if p.right else 'off'})")
     lines.append(f"  score {g.score}/100, stars {g.stars}/3, design cost ${g.cost_per_hour:.2f}/h")
     return "\n".join(lines)
