@@ -21,6 +21,7 @@ from sandbox.distributions import DISTRIBUTIONS
 from sandbox.kinds import KINDS, FormField, Kind
 
 from app import canvas, state
+from app.placement_form import placement_ui
 from app.text import md
 from app.widgets import (Problems, checkbox_field, multiselect_field, number_field, select_field,
                          show_field_problems)
@@ -322,6 +323,22 @@ def _field_ui(name: str, node: dict[str, Any], kind: Kind[Any], f: FormField, pr
         _group_ui(name, node, kind, f, problems, classes)
     elif f.widget == "per_class":
         _per_class_ui(name, node, f, problems, classes)
+    elif f.widget == "names":
+        _names_ui(path, _get(node, f.path), f, problems)
+
+
+def _names_ui(path: str, names: Any, f: FormField, problems: Problems) -> None:
+    """A list of names typed with commas (a node's zones); empty removes the field."""
+    key = state.widget_key(path)
+    shown = ", ".join(str(n) for n in names) if isinstance(names, list) else ""
+    st.text_input(f.label, value=shown, key=key, on_change=_set_names, args=(path, key), placeholder=f.placeholder,
+                  help=f.help or None)
+    show_field_problems(problems, path)
+
+
+def _set_names(path: str, key: str) -> None:
+    names = [n for n in str(st.session_state[key]).replace(";", ",").replace(",", " ").split() if n]
+    state.update(edit.set_field(state.design(), path, names or None))
 
 
 def _kind_form_ui(name: str, node: dict[str, Any], kind: Kind[Any], problems: Problems, classes: list[str]) -> None:
@@ -492,6 +509,7 @@ def workload_ui(data: dict[str, Any], problems: Problems) -> None:
                      help="goodput counts requests completed within this")
     keys_ui(w, problems)
     classes_ui(w, problems)
+    placement_ui(data, problems)
     if w.get("profile"):
         prof = w["profile"]
         shown = md(", ".join(f"{k} {v}" for k, v in prof.items()) if isinstance(prof, dict) else prof, limit=200)

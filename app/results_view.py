@@ -20,6 +20,7 @@ from sandbox.results import ClassResult
 
 from app import widgets
 from app.text import md
+from app.zones_view import show_zones
 
 
 def _ms(x: float) -> str:
@@ -418,6 +419,8 @@ def show_results(scenario: sandbox.Scenario, r: sandbox.Results) -> None:
              ("Traces", show_traces, (r,)), ("Theory vs simulation", show_theory, (r,))]
     if any(node.keyed for node in r.nodes.values()):
         views.insert(1, ("Keys", show_caches, (r,)))
+    if r.placement:
+        views.insert(1, ("Zones", show_zones, (r,)))
     if r.classes:
         views.insert(0, ("Classes", show_classes, (r,)))
     for tab, (_, view, args) in zip(st.tabs([label for label, _, _ in views]), views):

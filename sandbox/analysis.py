@@ -62,6 +62,7 @@ from .graph import certain_dependencies, reachable, to_graph
 from .kinds import kind_of
 from .network_design import Design, visits_with_limits
 from .open_network import evaluate
+from .placement_theory import placement_findings
 from .queueing import erlang_b, erlang_c, mmc_wait
 from .scenario import Scenario
 
@@ -102,6 +103,8 @@ def analyse(scenario: Scenario, rate_rps: float | None = None) -> Analysis:
     accuracy, band = _latency_accuracy(s, d, nodes, closed_exact)
     findings = _findings(s, nodes, saturation, first, rate_rps)
     scope = [f"{n}: {reason}" for n, reason in d.scope.items()]
+    scope += [f"zone {f.zone}: down from {f.at_s:g} s for {f.for_s:g} s (the steady state holds outside the outage; "
+              "what it costs is under Placement)" for f in s.faults or ()]
     scope += [f"{n}: {e.reason}" for n, e in nodes.items() if e.accuracy == "none" and n not in d.scope]
     classes = _class_estimates(s, d, nodes, rate_rps, latency, closed_exact)
     return Analysis(rate_rps, nodes, saturation, first, latency, static_cost(s), findings, accuracy, band, scope,
@@ -222,11 +225,13 @@ def _findings(s: Scenario, nodes: dict[str, NodeEstimate], saturation: float, fi
     for cycle in sorted(nx.simple_cycles(G), key=lambda c: (len(c), c))[:5]:
         path = " -> ".join(cycle + [cycle[0]])
         found.append(Finding("info", "cycle", cycle[0], f"calls can loop {path}; each pass is taken with probability below 1"))
-    for n in certain_dependencies(G):
+    needed = certain_dependencies(G)
+    for n in needed:
         node = s.nodes[n]
         spof = kind_of(node).spof_finding(n, node)
         if spof is not None:
             found.append(spof)
+    found.extend(placement_findings(s, needed, {n: e.predicted_utilization for n, e in nodes.items()}))
     for n, node in s.nodes.items():
         found.extend(kind_of(node).design_findings(s, n, node))
     for n, est in nodes.items():

@@ -26,7 +26,7 @@ __all__ = ["METRIC_ROOTS", "parse_metric", "Objective", "Constraints", "Predicti
 _METRIC = re.compile(r"^\s*([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*(?:/\s*([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*)?$")
 _OBJECTIVE = re.compile(r"^(.+?)\s*(<=|>=|<|>)\s*(\S+)\s*$")
 METRIC_ROOTS = ("latency_ms", "goodput", "throughput_rps", "cost_per_hour", "cost_per_million", "requests",
-                "nodes", "edges", "classes")
+                "nodes", "edges", "classes", "placement")
 
 
 def parse_metric(text: str) -> tuple[str, str | None]:

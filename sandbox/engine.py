@@ -33,9 +33,11 @@ from .analysis import visits
 from .arrivals import closed_loop_user, open_arrivals
 from .classes import ClassMix
 from .components import Component, OutEdge, Policy
+from .components.placement import Zones, placed_edge, placed_entry
 from .components.routing import Chooser
 from .errors import RunCancelled, ScenarioError, SimulationError
 from .kinds import Build, kind_of
+from .placement import layout
 from .randomness import Draw, Streams
 from .recorder import RunRecorder
 from .results import EngineInfo, Results
@@ -95,8 +97,10 @@ class _Guard:
             self.progress(min(1.0, now / self.end))
 
 
-def compile_components(scenario: Scenario, env: Environment, streams: Streams) -> dict[str, Component]:
-    """Plain runtime components for every node (each built by its kind), with their outgoing calls wired."""
+def compile_components(scenario: Scenario, env: Environment, streams: Streams,
+                       zones: Zones | None = None) -> dict[str, Component]:
+    """Plain runtime components for every node (each built by its kind), with their outgoing calls wired
+    (through `zones`, the run's placement, where the design places anything)."""
     w = scenario.workload
     mix = ClassMix.of(w.classes, w.slo_ms) if w.classes else None
     build = Build(env, streams, scenario, mix)
@@ -105,11 +109,18 @@ def compile_components(scenario: Scenario, env: Environment, streams: Streams) -
         if mix is not None and comp.class_stats is None:
             comp.track_classes(len(mix.names))
         edges = []
+        node = scenario.nodes[name]
         for i, e in enumerate(scenario.edges):
             if e.source != name:
                 continue
-            target = comps[e.target]
-            pick = comp.picker_for(target, _stream_maker(streams, f"node:{name}:pick:{e.target}"))
+            target: Component = comps[e.target]
+            maker = _stream_maker(streams, f"node:{name}:pick:{e.target}")
+            pick = comp.picker_for(target, maker)
+            if zones is not None:
+                target, pick = placed_edge(zones, env, name, kind_of(node).spreads(node),
+                                           getattr(node, "health_check", None), getattr(node, "locality", None) == "zone",
+                                           target, pick, e.latency_ms > 0, maker,
+                                           streams.sampler(f"node:{name}:health:{e.target}", "random"))
             out = OutEdge(target, pick, e.probability, e.latency_ms / 1000.0, e.when, i)
             if e.resilient:
                 out.policy = Policy(env, out, e, streams.sampler(f"edge:{i}:{e.source}->{e.target}:jitter", "random"))
@@ -124,6 +135,8 @@ def compile_components(scenario: Scenario, env: Environment, streams: Streams) -
             comp.choose = Chooser(comp.route, mode)  # type: ignore[arg-type]
     for name, node in scenario.nodes.items():
         kind_of(node).start(build, name, node, comps[name])
+    if zones is not None:
+        zones.start(scenario.faults or ())
     return comps
 
 
@@ -156,9 +169,14 @@ def simulate(scenario: Scenario, seed: int | None = None, *, rate_rps: float | N
     guard.check(0.0, 0)
     env = Environment()
     streams = Streams(seed)
-    comps = compile_components(scenario, env, streams)
+    lay = layout(scenario)
+    zones = Zones(env, lay) if lay is not None else None
+    comps = compile_components(scenario, env, streams, zones)
     class_draw = streams.sampler("workload:class", "random") if w.classes and w.users is None else None
-    run = RunRecorder(env, scenario, comps[w.entry], max_traces, class_draw)
+    entry = comps[w.entry] if zones is None else placed_entry(zones, comps[w.entry])
+    run = RunRecorder(env, scenario, entry, max_traces, class_draw)
+    if zones is not None:
+        run.place(zones)
     if w.keys is not None:
         run.key_draw = w.keys.sampler(streams)
     if limits is not None and limits.max_requests is not None:

@@ -27,7 +27,7 @@ import networkx as nx
 from .kinds import KINDS, kind_of
 from .scenario import Scenario, from_dict
 
-__all__ = ["to_graph", "from_graph", "call_factor", "offered_rps", "expected_attempts", "reachable", "certain_dependencies"]
+__all__ = ["to_graph", "from_graph", "call_factor", "offered_rps", "offered_flows", "expected_attempts", "reachable", "certain_dependencies"]
 
 
 def expected_attempts(scenario: Scenario, edge_index: int) -> float:
@@ -55,6 +55,11 @@ def call_factor(scenario: Scenario, edge_index: int, _inner: bool = False) -> fl
 def offered_rps(scenario: Scenario, node: str) -> float:
     """Calls per second offered to `node` at the workload's mean rate (for a closed loop, at most users / think
     time): the traffic equations by repeated substitution, weights shared out, rejections ignored."""
+    return offered_flows(scenario)[0].get(node, 0.0)
+
+
+def offered_flows(scenario: Scenario) -> tuple[dict[str, float], list[float]]:
+    """Every node's offered calls per second (as :func:`offered_rps`), and the calls per second over each edge."""
     w = scenario.workload
     if w.users is not None:
         rate = w.users / max(w.think_time_ms / 1000.0, 1e-3)
@@ -76,7 +81,7 @@ def offered_rps(scenario: Scenario, node: str) -> float:
         visits = new
         if done:
             break
-    return rate * visits.get(node, 0.0)
+    return {n: rate * v for n, v in visits.items()}, [rate * visits[a] * f for a, _, f in flows]
 
 
 def to_graph(scenario: Scenario) -> nx.DiGraph:

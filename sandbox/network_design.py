@@ -26,6 +26,7 @@ import numpy as np
 from .calls import Edge
 from .graph import call_factor, to_graph
 from .kinds import Capacity, kind_of
+from .placement_theory import placed_view
 from .priority_queueing import mixture_moments
 from .scenario import Scenario
 
@@ -64,6 +65,7 @@ class Design:
     """What does not change with the rate: capacities, calls, callers, orders, scope."""
 
     def __init__(self, s: Scenario) -> None:
+        s = placed_view(s)   # placement's delays, as edge latencies (a design that places nothing is unchanged)
         self.s = s
         self.names = list(s.nodes)
         self.caps: dict[str, Capacity] = {n: kind_of(node).capacity(s, n, node) for n, node in s.nodes.items()}

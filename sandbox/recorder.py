@@ -25,6 +25,7 @@ from .errors import SimulationError
 from .stats import MAX_POINTS, LogHistogram, merge_pairs, window_quantile
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .components.placement import Zones
     from .randomness import Draw
     from .scenario import Scenario
 
@@ -170,7 +171,17 @@ class RunRecorder:
         self.class_ends = self.mix.cumulative() if self.mix else []
         self.classes = [ClassRecord(slo) for slo in self.mix.slo_s] if self.mix else None
         self.key_draw: Callable[[], int] | None = None   # the key each request is for (workload.keys)
+        # placement (see place()): where requests start, and per second of arrival [finished, completed]
+        self.zones: "Zones | None" = None
+        self.start_zone = -1
+        self.by_second: list[list[int]] | None = None
         self.keyed: list[Component] = []                  # keyed caches, which keep a hit-ratio series
+
+    def place(self, zones: "Zones") -> None:
+        """The design places replicas in zones: requests start from nowhere, and availability is kept per second."""
+        self.zones = zones
+        self.start_zone = zones.layout.nowhere
+        self.by_second = []
 
     # ── requests ─────────────────────────────────────────────────────────────
 
@@ -198,7 +209,19 @@ class RunRecorder:
             request = Request(self.ids, now, measured, spans, cls)
         if self.key_draw is not None:
             request.key = self.key_draw()
+        if self.start_zone >= 0:
+            request.zone = self.start_zone
         return request
+
+    def _second(self, t0: float, completed: bool) -> None:
+        """Count a finished request in the second of the measured window it arrived in: [finished, completed]."""
+        assert self.by_second is not None
+        i = int(t0 - self.warmup)
+        while len(self.by_second) <= i:
+            self.by_second.append([0, 0])
+        counts = self.by_second[i]
+        counts[0] += 1
+        counts[1] += completed
 
     def start(self, now: float) -> None:
         """An open arrival: one SimPy process per request."""
@@ -221,6 +244,8 @@ class RunRecorder:
             return
         self.finished += 1
         latency = self.env.now - request.t0
+        if self.by_second is not None:
+            self._second(request.t0, failure is None)
         if failure is None:
             self.completed += 1
             i = self.latency.add(latency)

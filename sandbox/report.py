@@ -11,6 +11,7 @@ from .graph import offered_rps
 from .kinds import kind_of
 from .report_classes import CLASS_HEADER, class_rows
 from .results import Results
+from .placement_theory import crossing_shares, flows, outage_predictions
 from .scenario import Scenario
 
 __all__ = ["summary_text", "analysis_text"]
@@ -89,6 +90,8 @@ def summary_text(r: Results) -> str:
             lines.append(f"{n.name}: {k['reads']:,} reads ({k['replica_reads']:,} on read replicas), {k['writes']:,} "
                          f"writes; {k['stale_reads']:,} stale reads, {k['stale_share']:.2%} of replica reads "
                          f"(theory {k['predicted_stale_share']:.2%}); {busy}")
+    if r.placement:
+        lines += ["", *placement_lines(r.placement)]
     by_class = _theory_by_class(r)
     if by_class:
         lines += ["", _table(["node", "class", "share of calls", "theory", "wait ms mean", "theory", ""], by_class)]
@@ -161,6 +164,47 @@ def _roles(shard: dict[str, Any], named: bool) -> str:
             f"{shard['read_replica_utilization']:.0%}")
 
 
+def placement_lines(p: dict[str, Any]) -> list[str]:
+    """Zones (their calls and refusals), the calls that crossed zones, each outage and how soon it was seen."""
+    rows = [[zone, z["region"], ", ".join(f"{n} {f['replicas']}" for n, f in z["nodes"].items()),
+             f"{sum(f['calls'] for f in z['nodes'].values()):,}",
+             f"{sum(f['failed'] for f in z['nodes'].values()):,}",
+             f"{sum(f['refused_zone_down'] for f in z['nodes'].values()):,}"] for zone, z in p["zones"].items()]
+    lines = ["Placement", _table(["zone", "region", "replicas", "calls", "failed", "refused: zone down"], rows)]
+    c = p["calls_between_placed"]
+    lines.append(f"Calls between placed replicas: {c['calls']:,}; {c['cross_zone_share']:.1%} crossed zones "
+                 f"(theory {c['predicted_cross_zone_share']:.1%}), {c['cross_region_share']:.1%} crossed regions "
+                 f"(theory {c['predicted_cross_region_share']:.1%})")
+    for o in p["outages"]:
+        theory = (f"theory {o['predicted_failed']:,.0f}, detected by {o['detected_by']}"
+                  if o["predicted_failed"] is not None else o["detected_by"])
+        seen = "; ".join(
+            f"{d['balancer']} took them out after "
+            + (f"{d['detected_after_s']:.1f} s" if d["detected_after_s"] is not None else "never, within the outage")
+            + (f" and back {d['back_after_s']:.1f} s after it ended" if d["back_after_s"] is not None else "")
+            for d in o["detections"])
+        lines.append(f"Zone {o['zone']} down at {o['at_s']:g} s for {o['for_s']:g} s: {o['node']} refused "
+                     f"{o['refused']:,} calls ({theory})" + (f"; {seen}" if seen else ""))
+    theory = p.get("predicted_availability")
+    lines.append(f"Availability {p['availability']:.2%} of requests completed"
+                 + (f" (theory, from the zone outages alone: {theory:.2%})" if theory is not None else ""))
+    return lines
+
+
+def _placement_analysis(s: Scenario) -> list[str]:
+    """Theory's placement: the calls expected to cross zones and regions, and what each zone outage costs."""
+    f = flows(s)
+    if f is None:
+        return []
+    zone, region = crossing_shares(s, f)
+    lines = ["", f"Placement: {zone:.1%} of calls between placed replicas cross zones, {region:.1%} cross regions "
+                 "(their delays are in the latency above)"]
+    for o in outage_predictions(s):
+        lines.append(f"  zone {o['zone']} down at {o['at_s']:g} s for {o['for_s']:g} s: about "
+                     f"{o['predicted_failed']:,.0f} calls to {o['node']} fail (detected by {o['detected_by']})")
+    return lines
+
+
 def analysis_text(s: Scenario, a: Analysis) -> str:
     """The back-of-envelope analysis as a table and findings."""
     rows = [[e.node, e.kind, _num(e.visits, 3), _num(e.offered_rps), str(e.capacity or "-"), _num(e.hold_ms, 2),
@@ -196,6 +240,7 @@ def analysis_text(s: Scenario, a: Analysis) -> str:
         if "predicted_stale_share" in f:
             lines.append(f"{n}: {f['predicted_stale_share']:.2%} of reads on read replicas are stale (Poisson writes, "
                          "any lag distribution with this mean)")
+    lines += _placement_analysis(s)
     if a.classes:
         lines += _class_analysis(a)
     if a.out_of_scope:

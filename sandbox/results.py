@@ -243,6 +243,7 @@ class Results:
     theory: list[Comparison]
     engine: EngineInfo = field(compare=False)
     classes: dict[str, ClassResult] = field(default_factory=dict)  # empty without workload classes
+    placement: dict[str, Any] = field(default_factory=dict)  # zones, crossings, outages: empty without placement
 
     def to_dict(self, series: bool = True) -> dict[str, Any]:
         """The JSON form. ``series=False`` leaves out time series, histograms and traces."""
@@ -257,6 +258,11 @@ class Results:
         for node in d["nodes"].values():  # only nodes that look at keys have these figures
             if not node["keyed"]:
                 node.pop("keyed")
+        if not self.placement:   # likewise a design that places nothing
+            d.pop("placement")
+        elif not series:
+            d["placement"].pop("availability_series")
+            d["placement"].pop("health_events")
         if not self.classes:  # a design without classes gives the same JSON as before they existed
             d.pop("classes")
             for node in d["nodes"].values():

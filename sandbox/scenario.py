@@ -38,6 +38,7 @@ from .errors import ScenarioError
 from .kinds import KINDS, Node
 from .messages import explain, shown
 from .model import MAX_PROCESSES, Model
+from .placement import Network, ZoneFault, placement_problems
 from .workload import Workload
 from .yamlio import parse as parse_yaml, read_text
 
@@ -61,6 +62,8 @@ class Scenario(Model):
     workload: Workload
     nodes: dict[str, Node]
     edges: list[Edge] = Field(default_factory=list)
+    network: Network | None = Field(default=None, description="delays between zones and regions (see placement)")
+    faults: list[ZoneFault] | None = Field(default=None, max_length=100, description="zone outages")
     challenge: Challenge | None = Field(default=None, description="makes this file a graded challenge")
 
     @field_validator("name")
@@ -148,6 +151,7 @@ def _reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
     for name, node in s.nodes.items():
         yield from KINDS[node.kind].problems(s, name, node)
     yield from class_problems(s.workload.classes or {}, s.edges, s.nodes)
+    yield from placement_problems(s)
     processes = (s.workload.users or 0) + sum(KINDS[node.kind].processes(s, name, node)
                                               for name, node in s.nodes.items())
     if processes > MAX_PROCESSES:

@@ -18,6 +18,7 @@ from .graph import offered_rps
 from .kinds import kind_of
 from .recorder import RunRecorder
 from .results import Cause, ClassResult, EdgeResult, ErrorBudget, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace
+from .placement_results import placement_figures
 from .scenario import Scenario
 from .stats import LogHistogram
 from .workload import Workload
@@ -249,7 +250,9 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
         edges=edges, cost_per_hour=cost_per_hour,
         cost_per_million=spent / run.completed * 1e6 if run.completed else None,
         analysis=analysis, theory=compare_with_theory(nodes, analysis, _theory_context(w, analysis)), engine=engine,
-        classes=classes)
+        classes=classes,
+        placement=placement_figures(scenario, run.zones, comps, run.by_second or [], run.arrived, run.completed)
+        if run.zones is not None else {})
 
 
 def _price(scenario: Scenario, node: str) -> float:

@@ -28,7 +28,7 @@ Serve = Generator[Any, Any, "Optional[Failure]"]
 class Request:
     """One request (or, behind a queue, one message) moving through the architecture."""
 
-    __slots__ = ("id", "t0", "measured", "spans", "cls", "parent", "key")
+    __slots__ = ("id", "t0", "measured", "spans", "cls", "parent", "key", "zone")
 
     def __init__(self, rid: int, t0: float, measured: bool, spans: "Spans | None", cls: int = 0,
                  key: int = -1) -> None:
@@ -39,15 +39,18 @@ class Request:
         self.cls = cls            # its class: an index into the workload's classes (0 without classes)
         self.parent = -1          # traced only: the id of the span whose calls this process is making now
         self.key = key            # the key it is for (-1: the workload has no keys)
+        self.zone = -1            # the zone of the replica making its calls now (-1: the design places nothing)
 
     def branch(self) -> "Request":
         """The request as seen by a call made in a process of its own (a parallel call, an attempt raced
         against a timeout): the same request, but a traced one gets its own `parent`, so the calls each
-        process makes are attributed to the right span."""
-        if self.spans is None:
+        process makes are attributed to the right span, and a placed one its own `zone`, so parallel calls
+        to different zones do not move each other."""
+        if self.spans is None and self.zone < 0:
             return self
         twin = Request(self.id, self.t0, self.measured, self.spans, self.cls, self.key)
         twin.parent = self.parent
+        twin.zone = self.zone
         return twin
 
 

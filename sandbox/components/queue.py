@@ -68,6 +68,7 @@ class MessageQueue(Component):
                 spans.close(request, Span(self.name, 0, now, now, now, "rejected", spans.open(request)))
             return self.full
         message = Request(request.id, now, measured, request.spans, request.cls, request.key)
+        message.zone = request.zone   # its consumers call from where it was sent
         if message.spans is not None:
             # the queue's span (ended when a consumer is done with the message) is the caller's child,
             # and the parent of the calls the consumer makes for it

@@ -92,7 +92,7 @@ class Build:
 
 
 Widget = Literal["integer", "number", "choice", "toggle", "optional_integer", "service_time", "queue_limit", "cost",
-                 "group", "per_class"]
+                 "group", "per_class", "names"]
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,9 @@ class FormField:
     default), or one of the composite editors the app knows (the service-time
     distribution, a queue limit with an "unbounded" switch, the price with the
     kind's default as placeholder, an optional ``group`` of sub-``fields`` switched
-    on with ``default`` as its first value, and ``per_class``: one optional whole
-    number per request class of the workload, such as its bulkhead). A field that
+    on with ``default`` as its first value, ``per_class``: one optional whole
+    number per request class of the workload, such as its bulkhead, and ``names``:
+    a list of names typed with commas, empty for none, such as a node's zones). A field that
     is ``classes_only`` is shown only when the workload has classes (or the node
     already sets it).
     """

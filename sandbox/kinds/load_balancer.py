@@ -15,6 +15,7 @@ from pydantic import Field
 
 from ..components import POLICIES, LoadBalancer
 from ..model import MAX_PRICE
+from ..placement import HealthCheck
 from ..calls import weight_problems
 from .base import COST_FIELD, Build, FormField, Kind, NodeSpec, Problem, ScenarioView
 
@@ -27,6 +28,9 @@ class LoadBalancerNode(NodeSpec):
     """A load balancer: sends each call to one replica of its downstream node by policy."""
     kind: Literal["load_balancer"]
     policy: Literal["round_robin", "random", "least_connections", "power_of_two"] = "round_robin"
+    locality: Literal["none", "zone"] | None = Field(default=None, description="zone: prefer healthy replicas in "
+                                                                              "the caller's zone, else any healthy one")
+    health_check: HealthCheck | None = Field(default=None, description="probe replicas; take out those that fail")
     cost_per_hour: float | None = Field(default=None, ge=0, le=MAX_PRICE)
 
 
@@ -44,7 +48,18 @@ class LoadBalancerKind(Kind[LoadBalancerNode]):
     palette: ClassVar[dict[str, Any]] = {"kind": "load_balancer", "policy": "round_robin"}
     form: ClassVar[tuple[tuple[FormField, ...], ...]] = (
         (FormField("policy", "Policy", "choice", "how the replica of each call is chosen", choices=LB_POLICIES,
-                   default="round_robin"),),
+                   default="round_robin"),
+         FormField("locality", "Prefer the caller's zone", "choice",
+                   "zone: send each call to a healthy replica in the zone of the replica that called, where the "
+                   "node behind has one (no cross-zone delay), else to any healthy replica",
+                   choices=("none", "zone"), default="none")),
+        (FormField("health_check", "Health checks", "group",
+                   "probe each replica every interval; take it out after this many failed probes in a row, put it "
+                   "back after a good one. Without them, calls keep going to replicas that are down",
+                   default={"interval_s": 5, "unhealthy_after": 2},
+                   fields=(FormField("interval_s", "Every s", "number", "seconds between two probes", step=1.0),
+                           FormField("unhealthy_after", "Out after failures", "integer",
+                                     "failed probes in a row that take a replica out"))),),
         (COST_FIELD,),
     )
 
@@ -61,7 +76,12 @@ class LoadBalancerKind(Kind[LoadBalancerNode]):
         return str(node.policy)
 
     def summary(self, node: LoadBalancerNode) -> str:
-        return str(node.policy).replace("_", " ")
+        parts = [str(node.policy).replace("_", " ")]
+        if node.locality == "zone":
+            parts.append("zone-local")
+        if node.health_check is not None:
+            parts.append(f"probes every {node.health_check.interval_s:g} s")
+        return ", ".join(parts)
 
 
 LOAD_BALANCER = LoadBalancerKind()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Iterable, Iterator, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..findings import Finding
 from ..classes import ClassMix
@@ -23,6 +23,7 @@ from ..randomness import Draw
 from ..components.faults import schedule_faults
 from ..distributions import ServiceTime
 from ..model import MAX_COUNT, MAX_MS, MAX_PRICE
+from ..placement import zone_list_problem
 from ..station_features import Fault, Shed
 from ..calls import ROUTE_HELP, Route, route_problems
 from .base import COST_FIELD, Build, Capacity, FormField, Kind, Measured, NodeSpec, Problem, ScenarioView
@@ -50,8 +51,25 @@ class StationSpec(NodeSpec):
                                       description="a call that waited longer for a worker is dropped (expired)")
     bulkheads: dict[str, Annotated[int, Field(ge=1, le=100_000)]] | None = Field(default=None, max_length=32,
                                              description="per replica, workers that serve only this class")
+    zones: list[str] | None = Field(default=None, description="the zones its replicas run in, round-robin "
+                                                              "(replica i in zones[i % len]); none: no placement")
+
+    @field_validator("zones")
+    @classmethod
+    def _zones(cls, zones: list[str] | None) -> list[str] | None:
+        problem = zone_list_problem(zones) if zones is not None else None
+        if problem:
+            raise ValueError(problem)
+        return zones
     if TYPE_CHECKING:  # every station kind declares its service time (a cache's has a default)
         service_time: ServiceTime
+
+
+ZONES_FIELD = FormField("zones", "Zones", "names",
+                        "the zones its replicas run in, round-robin (replica 1 in the first, replica 2 in the second, "
+                        "...); a zone's region is its name before the last '-' (us-a is in us). Calls between zones "
+                        "take the network's cross-zone or cross-region delay; empty: no placement",
+                        placeholder="us-a, us-b, us-c")
 
 
 def _rows(*extra: tuple[FormField, ...]) -> tuple[tuple[FormField, ...], ...]:
@@ -71,6 +89,7 @@ def _rows(*extra: tuple[FormField, ...]) -> tuple[tuple[FormField, ...], ...]:
         (FormField("parallel", "Call downstream in parallel", "toggle",
                    "call every outgoing edge at once and wait for the slowest", default=False),),
         (FormField("route", "Outgoing calls taken", "choice", ROUTE_HELP, choices=("each", "one"), default="each"),),
+        (ZONES_FIELD,),
         *OVERLOAD_ROWS,
     )
 
@@ -211,4 +230,6 @@ class StationKind(Kind[St]):
             extras.append("by priority")
         if node.shed is not None:
             extras.append(f"sheds over {node.shed.queue_over}")
+        if node.zones:
+            extras.append("in " + "/".join(node.zones))
         return f"{size} ({', '.join(extras)})" if extras else size

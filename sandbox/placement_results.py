@@ -1,0 +1,110 @@
+"""What placement did in one run, as plain data beside theory: calls per zone, crossings, outages and detection.
+
+:func:`placement_figures` reads the run's :class:`~sandbox.components.placement.Zones` (calls and failures per
+zone and node, the calls between placed replicas, every health-check transition) and the per-second arrivals,
+and sets theory's figures beside them (:mod:`sandbox.placement_theory`). A design that places nothing has no
+such figures, and its results read as before.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .placement import region_of
+from .placement_theory import crossing_shares, flows, outage_predictions
+from .scenario import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .components import Component
+    from .components.placement import Zones
+
+__all__ = ["placement_figures"]
+
+
+def placement_figures(s: Scenario, zones: "Zones", comps: dict[str, "Component"],
+                      by_second: list[list[int]], arrived: int, completed: int) -> dict[str, Any]:
+    """The run's placement figures (see the module docstring)."""
+    lay = zones.layout
+    per_zone: dict[str, Any] = {}
+    for z, zone in enumerate(lay.zones):
+        nodes = {}
+        for name in lay.placed:
+            comp = comps[name]
+            replicas = sum(1 for r in getattr(comp, "replicas", ()) if lay.zone_of(name, r.index) == z)
+            calls, failed, refused = zones.calls.get((z, name), (0, 0, 0))
+            if replicas or calls:
+                nodes[name] = {"replicas": replicas, "calls": calls, "failed": failed, "refused_zone_down": refused}
+        per_zone[zone] = {"region": region_of(zone), "nodes": nodes}
+    same, cross_zone, cross_region = zones.crossings
+    between = same + cross_zone + cross_region
+    flow = flows(s)
+    assert flow is not None
+    predicted_zone, predicted_region = crossing_shares(s, flow)
+    out: dict[str, Any] = {
+        "zones": per_zone,
+        "calls_between_placed": {
+            "calls": between, "same_zone": same, "cross_zone": cross_zone, "cross_region": cross_region,
+            "cross_zone_share": cross_zone / between if between else 0.0,
+            "cross_region_share": cross_region / between if between else 0.0,
+            "predicted_cross_zone_share": predicted_zone, "predicted_cross_region_share": predicted_region},
+        "availability": completed / arrived if arrived else 0.0,
+        # per second of arrival, the share of the requests that finished (in flight at the end: not yet) that completed
+        "availability_series": [done / finished if finished else 1.0 for finished, done in by_second],
+        "outages": _outages(s, zones),
+        "health_events": [{"t_s": t, "balancer": lb, "node": node, "replica": i, "zone": lay.zones[z]
+                           if z < lay.nowhere else None, "event": "out" if out_ else "in"}
+                          for t, lb, node, i, z, out_ in zones.events],
+    }
+    predicted = [o["predicted_failed"] for o in out["outages"] if o.get("predicted_failed") is not None]
+    w = s.workload
+    expected = w.mean_rate(w.warmup_s, w.duration_s) * (w.duration_s - w.warmup_s) if w.users is None else 0.0
+    if predicted and expected > 0:
+        out["predicted_availability"] = max(0.0, 1.0 - sum(predicted) / expected)
+    return out
+
+
+def _outages(s: Scenario, zones: "Zones") -> list[dict[str, Any]]:
+    """Each zone fault at each placed node in the zone: the calls refused, theory's count, and how long each of
+    the node's balancers took to take the zone's replicas out and to put them back."""
+    lay = zones.layout
+    theory = {(p["zone"], p["node"], p["at_s"]): p for p in outage_predictions(s)}
+    out = []
+    for fault in s.faults or ():
+        z = lay.zones.index(fault.zone)
+        end = fault.at_s + fault.for_s
+        for name, placed in lay.placed.items():
+            if z not in placed:
+                continue
+            entry: dict[str, Any] = {"zone": fault.zone, "node": name, "at_s": fault.at_s, "for_s": fault.for_s,
+                                     "refused": zones.calls.get((z, name), (0, 0, 0))[2]}
+            p = theory.get((fault.zone, name, fault.at_s))
+            entry["predicted_failed"] = p["predicted_failed"] if p else None
+            entry["detected_by"] = p["detected_by"] if p else "not predicted (retries or hedging change the count)"
+            entry["detections"] = [_detection(zones, h.balancer, name, z, fault.at_s, end)
+                                   for h in zones.health if h.station.name == name]
+            out.append(entry)
+    return out
+
+
+def _detection(zones: "Zones", balancer: str, node: str, zone: int, start: float, end: float) -> dict[str, Any]:
+    """How long `balancer` took to take every replica of `node` in `zone` out after `start`, and to put them all
+    back after `end` (None: not within the outage, or not before the run ended)."""
+    outs: dict[int, float] = {}
+    ins: dict[int, float] = {}
+    for t, lb, n, i, z, out in zones.events:
+        if lb != balancer or n != node or z != zone:
+            continue
+        if out and start <= t <= end and i not in outs:
+            outs[i] = t
+        elif not out and t >= end and i not in ins:
+            ins[i] = t
+    replicas = {r.index for r in zones_station(zones, balancer, node).replicas
+                if zones.layout.zone_of(node, r.index) == zone}
+    detected = max(outs.values()) - start if replicas and replicas <= set(outs) else None
+    back = max(ins.values()) - end if replicas and replicas <= set(ins) else None
+    return {"balancer": balancer, "detected_after_s": detected, "back_after_s": back}
+
+
+def zones_station(zones: "Zones", balancer: str, node: str) -> Any:
+    """The station `balancer` probes as `node`."""
+    return next(h.station for h in zones.health if h.balancer == balancer and h.station.name == node)
