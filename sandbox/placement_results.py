@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .components import Component
     from .components.placement import Zones
 
-__all__ = ["placement_figures"]
+__all__ = ["placement_figures", "outage_sentence"]
 
 
 def placement_figures(s: Scenario, zones: "Zones", comps: dict[str, "Component"],
@@ -108,3 +108,21 @@ def _detection(zones: "Zones", balancer: str, node: str, zone: int, start: float
 def zones_station(zones: "Zones", balancer: str, node: str) -> Any:
     """The station `balancer` probes as `node`."""
     return next(h.station for h in zones.health if h.balancer == balancer and h.station.name == node)
+
+
+def outage_sentence(p: dict[str, Any], arrived: int) -> str:
+    """What the zone outages did, for the bottleneck sentence ("" when they refused nothing)."""
+    parts = []
+    for zone in dict.fromkeys(o["zone"] for o in p.get("outages", [])):
+        mine = [o for o in p["outages"] if o["zone"] == zone and o["refused"]]
+        refused = sum(o["refused"] for o in mine)
+        if not refused:
+            continue
+        where = []
+        for o in mine:
+            seen = [d["detected_after_s"] for d in o["detections"] if d["detected_after_s"] is not None]
+            how = f"taken out after {max(seen):.1f} s" if seen else "never taken out: nothing probes it"
+            where.append(f"{o['refused']:,} at {o['node']} ({how})")
+        share = f" ({refused / arrived:.1%} of requests)" if arrived else ""
+        parts.append(f"zone {zone} was down: {refused:,} calls failed there{share}, {', '.join(where)}")
+    return "; ".join(parts)

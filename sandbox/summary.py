@@ -18,7 +18,7 @@ from .graph import offered_rps
 from .kinds import kind_of
 from .recorder import RunRecorder
 from .results import Cause, ClassResult, EdgeResult, ErrorBudget, EngineInfo, Latency, NodeResult, Requests, Results, Span, Trace
-from .placement_results import placement_figures
+from .placement_results import outage_sentence, placement_figures
 from .scenario import Scenario
 from .stats import LogHistogram
 from .workload import Workload
@@ -227,6 +227,11 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
     shed = {f.node: n for f, n in run.causes.items() if f.cause == "shed"}
     bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers, wasted, shed)
     hot = next((s for s in (shard_sentence(n) for n in nodes.values()) if s), "")
+    placement = placement_figures(scenario, run.zones, comps, run.by_second or [], run.arrived, run.completed) \
+        if run.zones is not None else {}
+    outage = outage_sentence(placement, run.arrived) if placement else ""
+    if outage:
+        hot = f"{hot}. {outage[:1].upper()}{outage[1:]}" if hot else outage
     if hot:
         why = bottleneck.why.rstrip()
         bottleneck = replace(bottleneck, why=f"{why}{'' if why.endswith('.') else '.'} {hot[:1].upper()}{hot[1:]}.")
@@ -251,8 +256,7 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
         cost_per_million=spent / run.completed * 1e6 if run.completed else None,
         analysis=analysis, theory=compare_with_theory(nodes, analysis, _theory_context(w, analysis)), engine=engine,
         classes=classes,
-        placement=placement_figures(scenario, run.zones, comps, run.by_second or [], run.arrived, run.completed)
-        if run.zones is not None else {})
+        placement=placement)
 
 
 def _price(scenario: Scenario, node: str) -> float:

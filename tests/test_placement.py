@@ -143,6 +143,7 @@ def test_with_health_checks_calls_fail_only_until_the_zone_is_detected() -> None
     expected = TO_ZONE_RPS * delay
     assert abs(o["refused"] - expected) <= 4 * math.sqrt(expected), (o["refused"], expected)
     assert r.requests.failed == o["refused"]
+    assert f"at web (taken out after {delay:.1f} s)" in r.bottleneck.why
     assert o["predicted_failed"] == pytest.approx(TO_ZONE_RPS * 7.5)
     # after it ended, the next good probe puts the replicas back: within one interval
     assert 0.0 <= d["back_after_s"] <= 5.0
@@ -158,6 +159,8 @@ def test_without_health_checks_every_call_to_the_zone_fails_for_the_whole_outage
     assert o["predicted_failed"] == pytest.approx(expected) and o["detections"] == []
     assert r.placement["predicted_availability"] == pytest.approx(1 - expected / (200 * 85))
     assert r.causes[0].reason == "down (zone us-a is down)" and r.causes[0].count == o["refused"]
+    assert f"Zone us-a was down: {o['refused']:,} calls failed there" in r.bottleneck.why
+    assert "at web (never taken out: nothing probes it)" in r.bottleneck.why
 
 
 def test_theory_counts_the_mean_detection_delay_over_seeds() -> None:

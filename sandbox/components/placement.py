@@ -143,48 +143,56 @@ class PlacedCall:
 
     serves_itself = True
 
-    def __init__(self, zones: Zones, station: Station, pick: Callable[[int], Any], fixed_delay: bool) -> None:
+    def __init__(self, zones: Zones, station: Station, by_zone: Callable[[int], Any] | None,
+                 pick: Callable[[], Any], fixed_delay: bool) -> None:
         self.zones = zones
         self.station = station
         self.name = station.name
         self.kind = station.kind
-        self.pick = pick
+        self.by_zone = by_zone          # a balancer's choice with the caller's zone in hand, else None:
+        self.pick = pick                # the caller's own choice, whatever its zone
         lay = zones.layout
-        self.placed = station.name in lay.placed
-        self.zone_of = lambda i: lay.zone_of(station.name, i)
-        self.delay = lay.delay_s
-        self.crossing = lay.crossing
+        placed = lay.placed.get(station.name)
+        self.placed = placed is not None
+        self.zs = placed or (lay.nowhere,)   # replica i runs in zs[i % len(zs)]
+        self.nz = len(self.zs)
         self.nowhere = lay.nowhere
-        self.fixed = fixed_delay        # the edge sets its own latency_ms: placement adds none
+        # the delay table, unless the edge sets its own latency_ms or the callee runs beside its caller
+        self.delay = lay.delay_s if self.placed and not fixed_delay else None
+        self.crossing = lay.crossing if self.placed else None
+        self.crossings = zones.crossings
+        self.down = zones.down
+        self.counters = [zones.counter(z, station.name) for z in range(lay.nowhere + 1)]
         self.env = station.env
 
     def next_replica(self) -> None:
         return None   # the replica is picked in serve, with the caller's zone in hand
 
     def serve(self, request: Request, _replica: Any) -> Serve:
-        zones = self.zones
         src = request.zone
-        replica = self.pick(src)
-        z = self.zone_of(replica.index) if self.placed else self.nowhere
+        replica = self.by_zone(src) if self.by_zone is not None else self.pick()
+        z = self.zs[replica.index % self.nz]
         measured = request.measured
-        delay = 0.0 if self.fixed or not self.placed else self.delay[src][z]
+        counter = self.counters[z]
         if measured:
-            if self.placed and src != self.nowhere:   # a call between two placed replicas
-                zones.crossings[self.crossing[src][z]] += 1
-            counter = zones.counter(z, self.name)
+            crossing = self.crossing
+            if crossing is not None and src != self.nowhere:   # a call between two placed replicas
+                self.crossings[crossing[src][z]] += 1
             counter[0] += 1
+        delay = self.delay[src][z] if self.delay is not None else 0.0
         if delay:
             yield Timeout(self.env, delay)
         failure: Failure | None
-        if zones.down[z]:
+        if self.down[z]:
             failure = self.refused(request, z)
             if measured:
                 counter[2] += 1
-        else:
-            if self.placed:
-                request.zone = z
+        elif self.placed:
+            request.zone = z
             failure = yield from self.station.serve(request, replica)
             request.zone = src
+        else:
+            failure = yield from self.station.serve(request, replica)
         if measured and failure is not None:
             counter[1] += 1
         if delay:
@@ -219,7 +227,7 @@ def placed_edge(zones: Zones, env: Environment, balancer: str, policy: str | Non
     balances = policy is not None and (health is not None or local)
     if target.name not in zones.layout.placed and not balances:
         return target, pick
-    chooser: Callable[[int], Any]
+    chooser: Callable[[int], Any] | None = None
     if balances:
         checks = None
         if health is not None:
@@ -228,9 +236,7 @@ def placed_edge(zones: Zones, env: Environment, balancer: str, policy: str | Non
         lay = zones.layout
         chooser = ZonePicker(target, policy or "round_robin", draw(), lambda i: lay.zone_of(target.name, i),
                              lay.nowhere, checks, local)
-    else:
-        chooser = lambda zone: pick()   # noqa: E731 - the caller's own choice, whatever its zone
-    return PlacedCall(zones, target, chooser, own_latency), _nobody
+    return PlacedCall(zones, target, chooser, pick, own_latency), _nobody
 
 
 def _nobody() -> None:
@@ -240,5 +246,5 @@ def _nobody() -> None:
 def placed_entry(zones: Zones, entry: Any) -> Any:
     """What the workload's clients call: a placed entry station through a :class:`PlacedCall`, else itself."""
     if isinstance(entry, Station) and entry.name in zones.layout.placed:
-        return PlacedCall(zones, entry, lambda zone: entry.next_replica(), False)
+        return PlacedCall(zones, entry, None, entry.next_replica, False)
     return entry

@@ -256,6 +256,18 @@ def test_an_example_with_a_hot_shard_shows_the_keys_tab(page: Page, server: str,
     shoot(page, shots, "keys", height=1700)
 
 
+def test_the_multi_zone_example_shows_the_zones_tab(page: Page, server: str, shots: Path) -> None:
+    open_example(page, server, "Multi-zone web app", "web")
+    go(page, "Run and results")
+    page.get_by_role("button", name="Run simulation").click()
+    expect(page.get_by_role("tab", name="Zones")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    settle(page)
+    page.get_by_role("tab", name="Zones").click()
+    expect(page.get_by_text("Availability over time", exact=False)).to_be_visible()
+    expect(page.get_by_text("Zone outages", exact=False)).to_be_visible()
+    shoot(page, shots, "zones", height=1700)
+
+
 def test_an_invalid_upload_is_refused_and_a_share_link_reproduces_the_design(
         page: Page, server: str, tmp_path: Path) -> None:
     open_app(page, server)
