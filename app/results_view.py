@@ -19,6 +19,7 @@ import sandbox
 from sandbox.results import ClassResult
 
 from app import widgets
+from app.pipeline_view import show_pipelines
 from app.text import md
 from app.zones_view import show_zones
 
@@ -421,6 +422,8 @@ def show_results(scenario: sandbox.Scenario, r: sandbox.Results) -> None:
         views.insert(1, ("Keys", show_caches, (r,)))
     if r.placement:
         views.insert(1, ("Zones", show_zones, (r,)))
+    if any(node.pipeline for node in r.nodes.values()):
+        views.insert(1, ("Pipelines", show_pipelines, (r,)))
     if r.classes:
         views.insert(0, ("Classes", show_classes, (r,)))
     for tab, (_, view, args) in zip(st.tabs([label for label, _, _ in views]), views):

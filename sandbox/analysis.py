@@ -142,7 +142,8 @@ def _latency_accuracy(s: Scenario, d: Design, nodes: dict[str, NodeEstimate], cl
     and as far off as the worst band."""
     seen = _waited_on(d, cls)
     figures: dict[str, NodeEstimate | ClassNodeEstimate] = {**nodes, **(by_class or {})}
-    reached = [figures[n] for n in seen if figures[n].visits > 0]
+    # a queue, stream or topic answers at once: its own estimate is about its consumers, not the caller's wait
+    reached = [figures[n] for n in seen if figures[n].visits > 0 and not d.kind(n).asynchronous]
     if any(e.accuracy == "none" for e in reached):
         return "none", 0.0
     fork = [n for n in seen if d.parallel(n) and d.out[n]]
@@ -211,6 +212,10 @@ def _saturation(s: Scenario, d: Design | None = None) -> tuple[float, str | None
             hi = mid
     at = evaluate(s, hi, detail=False, design=d)
     first = max(at, key=lambda n: (at[n].offered_utilization, n))
+    for name, node in s.nodes.items():   # a kind whose own figures know its limit better (a stream's hot partition)
+        limit = kind_of(node).limit_rps(s, name, node)
+        if limit is not None and visits[name] > 0 and math.isfinite(visits[name]) and limit / visits[name] < lo:
+            lo, first = limit / visits[name], name
     return lo, first
 
 

@@ -214,6 +214,30 @@ def shard_sentence(node: NodeResult) -> str:
             f"calls, where an even spread gives {1 / len(shards):.0%}): its keys are the most popular")
 
 
+def pipeline_sentence(node: NodeResult) -> str:
+    """A consumer group that fell behind: ``etl lags 324 messages behind on clicks (the oldest unread 2.6 s old),
+    most in partition 0: its keys are 26% of the messages, more than one consumer at a time can take``; empty
+    when every group kept up (less than a second's messages unread at the end)."""
+    groups = node.pipeline.get("groups") if node.pipeline else None
+    parts = []
+    for name, g in (groups or {}).items():
+        lag = sum(g["lag_at_end"])
+        rate = sum(g["consumed_per_partition"]) / max(1e-9, g["series"]["t_s"][-1]) if g.get("series", {}).get("t_s") \
+            else 0.0
+        if lag < max(10.0, rate):
+            continue
+        hot = max(range(len(g["lag_at_end"])), key=lambda p: (g["lag_at_end"][p], -p))
+        lopsided = g["lag_at_end"][hot] > 1.5 * lag / len(g["lag_at_end"])   # one partition holds most of the lag
+        oldest = g["series"]["oldest_unread_s"][-1] if g.get("series", {}).get("oldest_unread_s") else None
+        share = g.get("predicted_partition_shares", [None] * (hot + 1))[hot]
+        why = (f": its keys are {share:.0%} of the messages, and a partition is read one message at a time"
+               if share is not None and share > 1.2 / len(g["lag_at_end"]) else "")
+        parts.append(f"consumer group {name} is {lag:,} messages behind on {node.name}"
+                     + (f" (the oldest unread {oldest:.1f} s old)" if oldest else "")
+                     + (f", most in partition {hot}{why}" if lopsided else ""))
+    return "; ".join(parts)
+
+
 def class_sentence(classes: dict[str, ClassResult]) -> str:
     """Which classes suffer: ``checkout p99 1.2 s, 6.0x its SLO; browse within its SLO (p99 80 ms of 200 ms)``.
 

@@ -42,7 +42,7 @@ from pydantic import Field
 from .model import Model
 from .randomness import Streams
 
-__all__ = ["Keys", "Eviction", "hit_ratio", "hit_probabilities", "ttl_hit_ratio", "MAX_KEYS"]
+__all__ = ["Keys", "Eviction", "hit_ratio", "hit_probabilities", "ttl_hit_ratio", "modulo_shares", "MAX_KEYS"]
 
 MAX_KEYS = 10_000_000
 _BLOCK = 4096
@@ -133,3 +133,12 @@ def ttl_hit_ratio(keys: Keys, rate_rps: float, ttl_s: float) -> float:
     p = keys.probabilities()
     lt = p * max(0.0, rate_rps) * ttl_s
     return float(np.dot(p, lt / (1.0 + lt)))
+
+
+def modulo_shares(keys: Keys | None, n: int) -> list[float]:
+    """Each of n shards' (or partitions') share of the calls when key k goes to k % n: the popularity of its keys,
+    or an even share without keys (calls spread in turn)."""
+    if keys is None:
+        return [1.0 / n] * n
+    p = keys.probabilities()
+    return [float(p[k::n].sum()) for k in range(n)]

@@ -181,8 +181,9 @@ class Design:
                     break
             if in_flight == 0:
                 for u in {u for u, _, _ in callers}:
+                    own = self.kind(u).calls_in_flight(self.s, u, self.s.nodes[u], n)
                     calls = sum(1 for v, _, _ in callers if v == u)
-                    in_flight += self.caps[u].servers * (calls if self.parallel(u) else 1)
+                    in_flight += own if own is not None else self.caps[u].servers * (calls if self.parallel(u) else 1)
             if in_flight <= self.per_replica(n):
                 out.add(n)
         return out

@@ -90,6 +90,8 @@ def summary_text(r: Results) -> str:
             lines.append(f"{n.name}: {k['reads']:,} reads ({k['replica_reads']:,} on read replicas), {k['writes']:,} "
                          f"writes; {k['stale_reads']:,} stale reads, {k['stale_share']:.2%} of replica reads "
                          f"(theory {k['predicted_stale_share']:.2%}); {busy}")
+    for n in (n for n in r.nodes.values() if n.pipeline):
+        lines += ["", *pipeline_lines(n.name, n.pipeline)]
     if r.placement:
         lines += ["", *placement_lines(r.placement)]
     by_class = _theory_by_class(r)
@@ -162,6 +164,31 @@ def _roles(shard: dict[str, Any], named: bool) -> str:
     where = f"shard {shard['shard']}: " if named else ""
     return (f"{where}primaries {shard['primary_utilization']:.0%} busy, read replicas "
             f"{shard['read_replica_utilization']:.0%}")
+
+
+def pipeline_lines(name: str, p: dict[str, Any]) -> list[str]:
+    """A stream's consumer groups (lag, freshness, the hottest partition) or a topic's subscriptions, beside theory."""
+    if "groups" in p:
+        rows = []
+        for g, f in p["groups"].items():
+            hot = f["hottest_partition"]
+            fresh = f["freshness_ms"]
+            theory = f.get("predicted_freshness_ms")
+            util = f.get("predicted_partition_utilization") or []
+            rows.append([f"{name} -> {g}", f"{f['consumed']:,}", f"{f['failed']:,}", f"{f['expired']:,}",
+                         f"{sum(f['lag_at_end']):,}", f"{_num(fresh['mean'])} / {_num(fresh['p99'])}",
+                         _num(theory) if theory is not None else
+                         "unstable" if f.get("predicted_lag_growth_per_s", 0) > 0 else "-",
+                         f"{hot}" + (f" ({util[hot]:.0%} busy in theory)" if util else ""),
+                         f"{f.get('predicted_capacity_rps', 0):,.0f}", f"{f.get('predicted_lag_growth_per_s', 0):,.1f}"])
+        return [_table(["consumer group", "consumed", "failed", "expired", "lag at end", "freshness ms mean/p99",
+                        "theory mean", "hottest partition", "theory max rps", "theory lag growth/s"], rows)]
+    rows = [[f"{name} -> {sub}", f"{f['delivered']:,}", f"{f['failed']:,}", f"{f['dropped']:,}",
+             f"{f['backlog_at_end']:,} / {f['backlog_max']:,}", f"{_num(f['age_ms']['mean'])} / {_num(f['age_ms']['p99'])}",
+             f"{f['consumers']}", f"{f.get('predicted_utilization', 0):.0%}"]
+            for sub, f in p.get("subscriptions", {}).items()]
+    return [_table(["subscription", "delivered", "failed", "dropped", "backlog end/max", "age ms mean/p99",
+                    "consumers", "theory busy"], rows)]
 
 
 def placement_lines(p: dict[str, Any]) -> list[str]:
@@ -240,6 +267,21 @@ def analysis_text(s: Scenario, a: Analysis) -> str:
         if "predicted_stale_share" in f:
             lines.append(f"{n}: {f['predicted_stale_share']:.2%} of reads on read replicas are stale (Poisson writes, "
                          "any lag distribution with this mean)")
+    for n, f in keyed:
+        for g, x in f.get("groups", {}).items():
+            hot = x["predicted_hottest_partition"]
+            fresh = x["predicted_freshness_ms"]
+            lines += ["", f"{n} -> {g}: keeps up with {_num(x['predicted_capacity_rps'])} messages a second; partition "
+                          f"{hot} takes {x['predicted_partition_shares'][hot]:.1%} of them and is "
+                          f"{x['predicted_partition_utilization'][hot]:.0%} busy; "
+                          + (f"the lag grows by {_num(x['predicted_lag_growth_per_s'])} a second"
+                             if x["predicted_lag_growth_per_s"] > 0 else
+                             f"freshness {_num(fresh)} ms on average" if fresh is not None else "it keeps up")
+                          + f" ({x['method']})"]
+        for sub, x in f.get("subscriptions", {}).items():
+            lines += ["", f"{n} -> {sub}: its consumers {x['predicted_utilization']:.0%} busy"
+                          + (f"; its backlog grows by {_num(x['predicted_backlog_growth_per_s'])} a second"
+                             if x["predicted_backlog_growth_per_s"] > 0 else "")]
     lines += _placement_analysis(s)
     if a.classes:
         lines += _class_analysis(a)

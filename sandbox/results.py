@@ -84,6 +84,8 @@ class NodeResult:
     # what a node that looks at keys saw: a keyed cache's reads that hit and missed, writes, evictions, entries
     # at the end, its hit ratio beside theory's (empty for every other node)
     keyed: dict[str, Any] = field(default_factory=dict)
+    # a stream's consumer groups or a topic's subscriptions, beside theory's figures (empty for every other node)
+    pipeline: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -255,9 +257,14 @@ class Results:
                         classes={k: replace(c, series={}) for k, c in self.classes.items()})
         d = _clean(asdict(r))
         d["analysis"] = analysis_json(self.analysis)
-        for node in d["nodes"].values():  # only nodes that look at keys have these figures
-            if not node["keyed"]:
+        for node in d["nodes"].values():  # only nodes that look at keys have these figures, only streams and topics
+            if not node["keyed"]:         # pipelines
                 node.pop("keyed")
+            if not node["pipeline"]:
+                node.pop("pipeline")
+            elif not series:
+                for group in node["pipeline"].get("groups", {}).values():
+                    group.pop("series", None)
         if not self.placement:   # likewise a design that places nothing
             d.pop("placement")
         elif not series:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
+from typing import Any
 
 from .analysis import Analysis, analyse
 from .components import Component, Span as SpanRecord, Spans
-from .diagnosis import class_sentence, compare_with_theory, find_bottleneck, shard_sentence
+from .diagnosis import class_sentence, compare_with_theory, find_bottleneck, pipeline_sentence, shard_sentence
 from .graph import offered_rps
 from .kinds import kind_of
 from .recorder import RunRecorder
@@ -201,10 +202,13 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
              for n, c in comps.items()}
     for n, c in comps.items():
         figures = c.key_figures(measured_s)
+        node = scenario.nodes[n]
+        offered = functools.partial(offered_rps, scenario, n)
         if figures:
-            node = scenario.nodes[n]
-            offered = functools.partial(offered_rps, scenario, n)
             nodes[n] = replace(nodes[n], keyed=figures | kind_of(node).predicted_figures(scenario, node, offered))
+        flows = c.pipeline_figures(measured_s)
+        if flows:
+            nodes[n] = replace(nodes[n], pipeline=_merged(flows, kind_of(node).predicted_figures(scenario, node, offered)))
     classes = _class_results(scenario, run, measured_s)
     if classes:
         names = tuple(classes)
@@ -227,6 +231,9 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
     shed = {f.node: n for f, n in run.causes.items() if f.cause == "shed"}
     bottleneck = find_bottleneck(nodes, lat["mean"], run.arrived, callers, wasted, shed)
     hot = next((s for s in (shard_sentence(n) for n in nodes.values()) if s), "")
+    behind = "; ".join(s for s in (pipeline_sentence(n) for n in nodes.values()) if s)
+    if behind:
+        hot = f"{hot}. {behind[:1].upper()}{behind[1:]}" if hot else behind
     placement = placement_figures(scenario, run.zones, comps, run.by_second or [], run.arrived, run.completed) \
         if run.zones is not None else {}
     outage = outage_sentence(placement, run.arrived) if placement else ""
@@ -257,6 +264,14 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
         analysis=analysis, theory=compare_with_theory(nodes, analysis, _theory_context(w, analysis)), engine=engine,
         classes=classes,
         placement=placement)
+
+
+def _merged(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """`a` with `b`'s entries added, mappings merged key by key (a group's figures beside theory's)."""
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def _price(scenario: Scenario, node: str) -> float:

@@ -8,7 +8,7 @@ palette defaults and form fields. Adding a kind is one module here and one
 line in the table.
 
 >>> list(KINDS)
-['service', 'database', 'cache', 'load_balancer', 'queue', 'rate_limiter']
+['service', 'database', 'cache', 'load_balancer', 'queue', 'rate_limiter', 'stream', 'topic']
 >>> KINDS["cache"].label, KINDS["cache"].shape, KINDS["cache"].price
 ('cache', 'box3d', 0.15)
 """
@@ -27,11 +27,14 @@ from .queue import QUEUE
 from .rate_limiter import RATE_LIMITER
 from .service import SERVICE
 from .station import StationSpec
+from .stream import STREAM
+from .topic import TOPIC
 
 __all__ = ["KINDS", "NODE_KINDS", "Node", "kind_of", "Kind", "NodeSpec", "Build", "Capacity", "FormField",
            "Problem", "ScenarioView", "StationSpec", "LB_POLICIES", "Measured"]
 
-KINDS: dict[str, Kind[Any]] = {k.name: k for k in (SERVICE, DATABASE, CACHE, LOAD_BALANCER, QUEUE, RATE_LIMITER)}
+KINDS: dict[str, Kind[Any]] = {k.name: k for k in (SERVICE, DATABASE, CACHE, LOAD_BALANCER, QUEUE, RATE_LIMITER,
+                                                   STREAM, TOPIC)}
 NODE_KINDS: tuple[str, ...] = tuple(KINDS)
 
 if TYPE_CHECKING:  # the checker sees the common base; pydantic, below, the union of every kind's spec

@@ -191,6 +191,16 @@ class Kind(Generic[S]):
         """The most calls per second it lets through (a rate limiter), or None for no cap."""
         return None
 
+    def limit_rps(self, s: ScenarioView, name: str, node: S) -> float | None:
+        """The most calls per second it keeps up with, where its own figures know better than servers / hold
+        (a stream's hottest partition); None: servers / hold says it."""
+        return None
+
+    def calls_in_flight(self, s: ScenarioView, name: str, node: S, target: str) -> int | None:
+        """The most calls it has in flight to `target` at once, where that is not its servers (a topic's
+        subscription has its own consumers); None: one per server."""
+        return None
+
     def waiting_slots(self, node: S) -> int | None:
         """Calls (or messages) one replica holds waiting beyond those being served; None for no limit."""
         return None

@@ -27,6 +27,7 @@ from pydantic import Field, model_validator
 from ..components import Station
 from ..components.database import Database
 from ..distributions import ServiceTime
+from ..keys import modulo_shares
 from .base import Build, Capacity, FormField, ScenarioView
 from .station import StationKind, StationSpec, _rows
 
@@ -156,11 +157,7 @@ class DatabaseKind(StationKind[DatabaseNode]):
 
 def _shard_shares(s: ScenarioView, node: DatabaseNode) -> list[float]:
     """Each shard's share of the calls: the popularity of its keys (key k on shard k % shards), or even."""
-    keys = s.workload.keys
-    if keys is None:
-        return [1.0 / node.shards] * node.shards
-    p = keys.probabilities()
-    return [float(p[k::node.shards].sum()) for k in range(node.shards)]
+    return modulo_shares(s.workload.keys, node.shards)
 
 
 DATABASE = DatabaseKind()

@@ -268,6 +268,18 @@ def test_the_multi_zone_example_shows_the_zones_tab(page: Page, server: str, sho
     shoot(page, shots, "zones", height=1700)
 
 
+def test_the_clickstream_example_shows_the_pipelines_tab(page: Page, server: str, shots: Path) -> None:
+    open_example(page, server, "Clickstream pipeline", "clicks")
+    go(page, "Run and results")
+    page.get_by_role("button", name="Run simulation").click()
+    expect(page.get_by_role("tab", name="Pipelines")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    settle(page)
+    page.get_by_role("tab", name="Pipelines").click()
+    expect(page.get_by_text("Lag over time", exact=False)).to_be_visible()
+    expect(page.get_by_text("etl: each partition", exact=False)).to_be_visible()
+    shoot(page, shots, "pipelines", height=1800)
+
+
 def test_an_invalid_upload_is_refused_and_a_share_link_reproduces_the_design(
         page: Page, server: str, tmp_path: Path) -> None:
     open_app(page, server)
