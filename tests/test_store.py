@@ -479,8 +479,11 @@ def test_the_palette_gives_valid_nodes_of_every_kind() -> None:
             d = edit.add_edge(d, name, entry)
         elif kind != "service":
             d = edit.add_edge(d, entry, name, probability=0.5)
-    assert [n for n in d["nodes"]] == ["service", "service2", "db", "cache", "lb", "queue", "limiter"]
+    assert [n for n in d["nodes"]] == ["service", "service2", "db", "cache", "lb", "queue", "limiter", "stream",
+                                       "topic"]
     d = edit.add_edge(d, "queue", "service2")
+    d = edit.add_edge(d, "stream", "service2")    # a consumer group
+    d = edit.add_edge(d, "topic", "service2")     # a subscription
     d = edit.set_field(d, "workload.entry", "limiter")
     d = edit.remove_edge(d, [i for i, e in enumerate(d["edges"]) if e["from"] == "limiter"][0])
     d = edit.add_edge(d, "limiter", "lb")
