@@ -41,6 +41,7 @@ from sandbox.scenario import with_overrides
 from sandbox.settings import SweepAxis, parse_range, parse_setting
 
 from app import state, widgets
+from app.sensitivity_view import sensitivity_ui
 from app.text import md
 
 MAX_RUNS = 20     # per design (compare) or per point (sweep): the app is for small experiments
@@ -445,6 +446,9 @@ def page() -> None:
         if request is not None:
             st.session_state["exp_sweep"] = request
     swept = show_sweep(data) is not None
+
+    st.subheader("Which setting matters", anchor=False)
+    sensitivity_ui(data, _with_progress, _error)
 
     st.subheader("Design review", anchor=False)
     review_ui(data, compared, swept)

@@ -421,7 +421,7 @@ def show_results(scenario: sandbox.Scenario, r: sandbox.Results) -> None:
     if any(node.keyed for node in r.nodes.values()):
         views.insert(1, ("Keys", show_caches, (r,)))
     if r.placement:
-        views.insert(1, ("Zones", show_zones, (r,)))
+        views.insert(1, ("Zones" if r.placement["zones"] else "Availability", show_zones, (r,)))
     if any(node.pipeline for node in r.nodes.values()):
         views.insert(1, ("Pipelines", show_pipelines, (r,)))
     if r.classes:

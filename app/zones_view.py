@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import sandbox
+from sandbox.report import nines
 
 __all__ = ["show_zones"]
 
@@ -19,13 +20,27 @@ def show_zones(r: sandbox.Results) -> None:
     theory = p.get("predicted_availability")
     a.metric("Availability", f"{p['availability']:.2%}",
              delta=f"theory {theory:.2%}" if theory is not None else None, delta_color="off",
-             help="the share of requests that completed; theory counts the zone outages alone")
-    b.metric("Calls across zones", f"{c['cross_zone_share']:.1%}",
-             delta=f"theory {c['predicted_cross_zone_share']:.1%}", delta_color="off",
-             help=f"of the {c['calls']:,} calls between two placed replicas; theory is the steady state "
-                  "(an outage moves calls)")
-    d.metric("Calls across regions", f"{c['cross_region_share']:.1%}",
-             delta=f"theory {c['predicted_cross_region_share']:.1%}", delta_color="off")
+             help=f"the share of requests that completed: {nines(p['availability'])}; theory counts the zone "
+                  "outages and random failures alone")
+    if c["calls"]:
+        b.metric("Calls across zones", f"{c['cross_zone_share']:.1%}",
+                 delta=f"theory {c['predicted_cross_zone_share']:.1%}", delta_color="off",
+                 help=f"of the {c['calls']:,} calls between two placed replicas; theory is the steady state "
+                      "(an outage moves calls)")
+        d.metric("Calls across regions", f"{c['cross_region_share']:.1%}",
+                 delta=f"theory {c['predicted_cross_region_share']:.1%}", delta_color="off")
+    flaky = p.get("random_failures", {})
+    if flaky:
+        st.markdown("**Random failures** (theory: a replica is up mtbf / (mtbf + mttr) of the time; the tier while "
+                    "one is: 1 - (1 - a)^n)")
+        st.dataframe(pd.DataFrame([{
+            "node": n, "replicas": x["replicas"], "failures": x["failures"],
+            "replica up": x["replica_availability"], "theory": x["predicted_replica_availability"],
+            "tier up": x["tier_availability"], "tier theory": x["predicted_tier_availability"],
+            "calls refused": x["refused"], "refused share": x["failed_share"],
+            "share theory": x["predicted_failed_share"], "detected by": x["detected_by"]} for n, x in flaky.items()]),
+            hide_index=True, column_config={k: st.column_config.NumberColumn(format="percent") for k in (
+                "replica up", "theory", "tier up", "tier theory", "refused share", "share theory")})
     series = p.get("availability_series") or []
     if series:
         start = r.duration_s - r.measured_s
@@ -35,8 +50,9 @@ def show_zones(r: sandbox.Results) -> None:
     rows = [{"zone": zone, "region": z["region"], "node": n, "replicas": f["replicas"], "calls": f["calls"],
              "failed": f["failed"], "refused: zone down": f["refused_zone_down"]}
             for zone, z in p["zones"].items() for n, f in z["nodes"].items()]
-    st.markdown("**Per zone**")
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    if rows:
+        st.markdown("**Per zone**")
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
     outages = [{"zone": o["zone"], "from s": o["at_s"], "for s": o["for_s"], "node": o["node"],
                 "calls refused": o["refused"],
                 "theory": round(o["predicted_failed"]) if o["predicted_failed"] is not None else None,

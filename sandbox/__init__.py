@@ -25,7 +25,7 @@ from .otlp import to_otlp
 from .tracefiles import read_traces
 from .engine import Limits, simulate
 from .errors import RunCancelled, SandboxError, ScenarioError, SimulationError
-from .experiments import RunOptions, compare, replicate, sweep
+from .experiments import RunOptions, compare, replicate, sensitivity, sweep
 from .findings import Finding
 from .graph import to_graph
 from .classes import TrafficClass
@@ -37,7 +37,7 @@ __all__ = [
     "Analysis", "Bottleneck", "Cause", "Edge", "Finding", "Latency", "Limits", "NodeEstimate",
     "NodeResult", "Requests", "Results", "RunCancelled", "RunOptions", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "accuracy_text", "analyse", "from_dict", "json_schema", "load", "loads",
-    "simulate", "to_dot", "to_mermaid", "from_compose", "from_k8s", "to_graph", "with_overrides", "replicate", "compare", "sweep",
+    "simulate", "to_dot", "to_mermaid", "from_compose", "from_k8s", "to_graph", "with_overrides", "replicate", "compare", "sweep", "sensitivity",
     "ClassResult", "ErrorBudget", "TrafficClass", "Calibration", "calibrate", "to_otlp", "read_traces",
 ]
 __version__ = "0.1.0"

@@ -10,6 +10,7 @@
     sandbox replicate FILE [-n 10]                      each figure as mean ± 95% interval
     sandbox compare A.yaml [B.yaml] [--set PATH=VALUE] [-n 10]   paired runs on identical traffic
     sandbox sweep FILE --set PATH=START:STOP:STEPS [--set ...] [-n 5]
+    sandbox sensitivity FILE --vary 'nodes.*.workers' [--vary ...] [--by 20%] [-n 5]
     sandbox report FILE [--compare B.yaml] [--set PATH=VALUE] [--sweep PATH=RANGE] --out DIR [--force]
     sandbox import compose docker-compose.yml [--out FILE]   a scenario draft, its assumed values listed
     sandbox import k8s FILE_OR_DIR... [--out FILE]           the same from Kubernetes manifests
@@ -135,6 +136,14 @@ def _experiment_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser
                     help="the knee is where p99 first exceeds this multiple of its best (default 2)")
     _experiment_options(sw, 5)
     sw.add_argument("--json", action="store_true")
+
+    sen = sub.add_parser("sensitivity", help="which setting matters: each moved down and up on identical traffic")
+    sen.add_argument("file")
+    sen.add_argument("--vary", action="append", default=[], metavar="PATTERN",
+                     help="settings to move, e.g. 'nodes.*.workers', nodes.db.replicas, workload.rate_rps (repeatable)")
+    sen.add_argument("--by", default="20%", help="how far down and up: 20%% or 0.2 (default 20%%)")
+    _experiment_options(sen, 5)
+    sen.add_argument("--json", action="store_true")
 
     rpt = sub.add_parser("report", help="write a design review in Markdown, with diagram and charts")
     rpt.add_argument("file")
@@ -437,6 +446,24 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _sensitivity(args: argparse.Namespace, out: TextIO) -> int:
+    from .experiments import sensitivity
+    kw = _experiment_kwargs(args, "sensitivity", need_interval=True)
+    if not args.vary:
+        raise ScenarioError("--vary", [("", "name the settings to move, e.g. --vary 'nodes.*.workers'")])
+    text = str(args.by).strip()
+    try:
+        by = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ScenarioError("--by", [(text, "must be a share like 20% or 0.2")]) from None
+    result = sensitivity(_load_for_experiment(args.file, args), args.vary, by, args.runs, seed=args.seed, **kw)
+    if args.json:
+        _write_json(out, result.to_dict())
+    else:
+        out.write(result.text() + "\n")
+    return 0
+
+
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     from .report_md import design_review
     from .settings import parse_range
@@ -479,5 +506,5 @@ def _report_folder(folder: Path, force: bool) -> bool:
 
 _COMMANDS = {"run": _run, "validate": _validate, "analyse": _analyse, "analyze": _analyse,
              "schema": _schema, "diagram": _diagram, "replicate": _replicate, "compare": _compare,
-             "sweep": _sweep, "report": _report, "challenge": challenge_command, "import": import_command,
+             "sweep": _sweep, "sensitivity": _sensitivity, "report": _report, "challenge": challenge_command, "import": import_command,
              "calibrate": calibrate_command}

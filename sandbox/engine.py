@@ -136,7 +136,7 @@ def compile_components(scenario: Scenario, env: Environment, streams: Streams,
     for name, node in scenario.nodes.items():
         kind_of(node).start(build, name, node, comps[name])
     if zones is not None:
-        zones.start(scenario.faults or ())
+        zones.start(scenario.faults or (), streams, {n: c.replica_count() for n, c in comps.items()})
     return comps
 
 

@@ -15,7 +15,9 @@ of the replica that called it. Requests from the workload's clients come from
 nowhere in particular: their first call adds no delay.
 
 A top-level fault ``{zone: us-a, mode: down, at_s, for_s}`` takes down every
-replica placed in that zone. A load balancer with a ``health_check`` probes
+replica placed in that zone; a node's ``{mode: down, mtbf_s, mttr_s}`` fails each of
+its replicas at random and repairs it (exponential up and down times), through
+the same path. A load balancer with a ``health_check`` probes
 each replica every ``interval_s`` (from a phase drawn per run), takes it out
 after ``unhealthy_after`` failed probes in a row and puts it back after
 ``healthy_after`` good ones; without one it keeps sending calls to replicas
@@ -108,6 +110,7 @@ class Layout:
     placed: dict[str, tuple[int, ...]]
     delay_s: tuple[tuple[float, ...], ...]   # one way, between zone indexes (nowhere included)
     crossing: tuple[tuple[int, ...], ...]    # 0 same zone (or nowhere), 1 cross-zone, 2 cross-region
+    flaky: dict[str, tuple[tuple[float, float], ...]]   # node -> its random failures, (mtbf s, mttr s) each
 
     @property
     def nowhere(self) -> int:
@@ -123,12 +126,19 @@ def _zones_of(node: object) -> list[str] | None:
     return getattr(node, "zones", None)
 
 
+def _random_failures(node: object) -> tuple[tuple[float, float], ...]:
+    return tuple((f.mtbf_s, f.mttr_s) for f in getattr(node, "failures", None) or () if f.random)
+
+
 def uses_placement(s: "ScenarioView") -> bool:
-    """Does the scenario place anything, or balance by health or zone? (Without, the engine is as before.)"""
+    """Does the scenario place anything, balance by health or zone, or fail replicas at random? (Without, the
+    engine runs as before.)"""
     if getattr(s, "faults", None):
         return True
     for node in s.nodes.values():
         if _zones_of(node) or getattr(node, "health_check", None) is not None or getattr(node, "locality", None) == "zone":
+            return True
+        if _random_failures(node):
             return True
     return False
 
@@ -150,7 +160,8 @@ def layout(s: "ScenarioView") -> Layout | None:
                            for b in everywhere) for a in everywhere)
     per_kind = (0.0, net.cross_zone_ms / 1000.0, net.cross_region_ms / 1000.0)
     delay = tuple(tuple(per_kind[c] for c in row) for row in crossing)
-    return Layout(tuple(names), placed, delay, crossing)
+    flaky = {n: fs for n, node in s.nodes.items() if (fs := _random_failures(node))}
+    return Layout(tuple(names), placed, delay, crossing, flaky)
 
 
 def placement_problems(s: "ScenarioView") -> Iterator["Problem"]:

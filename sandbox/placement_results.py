@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .placement import region_of
-from .placement_theory import crossing_shares, flows, outage_predictions
+from .placement_theory import crossing_shares, flows, outage_predictions, random_failure_predictions
 from .scenario import Scenario
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,9 +57,57 @@ def placement_figures(s: Scenario, zones: "Zones", comps: dict[str, "Component"]
     }
     predicted = [o["predicted_failed"] for o in out["outages"] if o.get("predicted_failed") is not None]
     w = s.workload
-    expected = w.mean_rate(w.warmup_s, w.duration_s) * (w.duration_s - w.warmup_s) if w.users is None else 0.0
-    if predicted and expected > 0:
-        out["predicted_availability"] = max(0.0, 1.0 - sum(predicted) / expected)
+    rate = w.mean_rate(w.warmup_s, w.duration_s) if w.users is None else 0.0
+    expected = rate * (w.duration_s - w.warmup_s)
+    theory = random_failure_predictions(s)
+    if theory:
+        out["random_failures"] = _random_failures(s, zones, theory)
+    if (predicted or theory) and expected > 0:
+        survive = max(0.0, 1.0 - sum(predicted) / expected)
+        for name, t in theory.items():   # a request that calls a node v times gets through it with (1 - share)^v
+            survive *= (1.0 - t["predicted_failed_share"]) ** (flow.offered.get(name, 0.0) / rate)
+        out["predicted_availability"] = survive
+    return out
+
+
+def _random_failures(s: Scenario, zones: "Zones", theory: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each node whose replicas fail at random: the time each replica and the whole tier were up (measured window),
+    the failures, and the calls refused, beside theory."""
+    w = s.workload
+    start, end = w.warmup_s, w.duration_s
+    span = end - start
+    out = {}
+    for name, t in theory.items():
+        n = zones.flaky_replicas.get(name, t["replicas"])
+        down_since: dict[int, float] = {}
+        down_time = [0.0] * n
+        all_down = 0.0
+        failures = 0
+        all_since: float | None = None
+        for at, node, r, down in zones.flaky_events:
+            if node != name or r >= n:
+                continue
+            if down:
+                down_since[r] = at
+                failures += start <= at < end
+                if len(down_since) == n:
+                    all_since = at
+            else:
+                since = down_since.pop(r)
+                down_time[r] += max(0.0, min(at, end) - max(since, start))
+                if all_since is not None:
+                    all_down += max(0.0, min(at, end) - max(all_since, start))
+                    all_since = None
+        for r, since in down_since.items():   # still down at the end
+            down_time[r] += max(0.0, end - max(since, start))
+        if all_since is not None:
+            all_down += max(0.0, end - max(all_since, start))
+        calls = sum(zones.calls.get((z, name), (0, 0, 0))[0] for z in range(zones.layout.nowhere + 1))
+        refused = zones.flaky_refused.get(name, 0)
+        out[name] = {**t, "replicas": n, "failures": failures,
+                     "replica_availability": 1.0 - sum(down_time) / (n * span) if span else 1.0,
+                     "tier_availability": 1.0 - all_down / span if span else 1.0,
+                     "calls": calls, "refused": refused, "failed_share": refused / calls if calls else 0.0}
     return out
 
 

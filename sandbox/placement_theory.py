@@ -25,6 +25,7 @@ short outage behind slow probes is overestimated).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ from .placement import HealthCheck, Layout, layout
 from .scenario import Scenario
 
 __all__ = ["Flow", "flows", "placed_view", "one_way_s", "expected_failing_s", "outage_predictions", "crossing_shares",
-           "placement_findings"]
+           "placement_findings", "expected_failing_random_s", "random_failure_predictions"]
 
 
 @dataclass(frozen=True)
@@ -273,3 +274,51 @@ def placement_findings(s: Scenario, needed: list[str], utilization: dict[str, fl
                                      f"while {fault.zone} is down {n} serves on {kept} of its {replicas} replicas: "
                                      f"{during:.0%} busy" + (", more than it can serve" if during >= 1 else "")))
     return found
+
+
+def expected_failing_random_s(check: HealthCheck | None, mttr_s: float) -> float:
+    """How long calls keep failing into a replica that fails at random and is repaired after an exponential time
+    of mean mttr_s: the whole repair without health checks, else E[min(detection, repair)] with the detection
+    delay uniform on [(u - 1) I, u I]: for a repair R ~ Exp(m), E[min(d, R)] = m (1 - exp(-d / m)), averaged over d.
+    """
+    m = mttr_s
+    if check is None:
+        return m
+    lo, hi = check.detection_s()
+    return m - m * m * (math.exp(-lo / m) - math.exp(-hi / m)) / (hi - lo)
+
+
+def random_failure_predictions(s: Scenario) -> dict[str, dict[str, Any]]:
+    """For each node whose replicas fail at random: a replica's availability mtbf / (mtbf + mttr), the tier's
+    (at least one replica up: 1 - (1 - a)^n), and the share of its calls that fail: 1 - a from a caller that does
+    not probe, the undetected share E[min(detection, repair)] / (mtbf + mttr) plus the time every replica is down
+    (the balancer fails open) from one that does. Several random failures of a node combine as independent."""
+    lay = layout(s)
+    if lay is None or not lay.flaky:
+        return {}
+    f = flows(s)
+    assert f is not None
+    out = {}
+    for name, failures in lay.flaky.items():
+        n = int(getattr(s.nodes[name], "replicas", 1))
+        a = math.prod(mtbf / (mtbf + mttr) for mtbf, mttr in failures)
+        tier = 1.0 - (1.0 - a) ** n
+        edges = [i for i, e in enumerate(s.edges) if e.target == name]
+        into = [(f.rates[i], getattr(s.nodes[s.edges[i].source], "health_check", None)) for i in edges]
+        if name == s.workload.entry:
+            into.append((max(0.0, f.offered.get(name, 0.0) - sum(f.rates[i] for i in edges)), None))
+        total = sum(r for r, _ in into)
+        shares = []
+        for r, check in into:
+            if check is None:
+                share = 1.0 - a
+            else:
+                share = sum(expected_failing_random_s(check, mttr) / (mtbf + mttr) for mtbf, mttr in failures) \
+                    + (1.0 - tier)
+            shares.append((r, share))
+        failing = sum(r * x for r, x in shares) / total if total else 0.0
+        out[name] = {"replicas": n, "predicted_replica_availability": a, "predicted_tier_availability": tier,
+                     "predicted_failed_share": failing,
+                     "detected_by": "health checks" if into and all(c is not None for _, c in into) else
+                     "none" if not any(c is not None for _, c in into) else "some callers' health checks"}
+    return out

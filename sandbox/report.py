@@ -197,11 +197,14 @@ def placement_lines(p: dict[str, Any]) -> list[str]:
              f"{sum(f['calls'] for f in z['nodes'].values()):,}",
              f"{sum(f['failed'] for f in z['nodes'].values()):,}",
              f"{sum(f['refused_zone_down'] for f in z['nodes'].values()):,}"] for zone, z in p["zones"].items()]
-    lines = ["Placement", _table(["zone", "region", "replicas", "calls", "failed", "refused: zone down"], rows)]
+    lines = ["Placement"]
+    if rows:
+        lines.append(_table(["zone", "region", "replicas", "calls", "failed", "refused: zone down"], rows))
     c = p["calls_between_placed"]
-    lines.append(f"Calls between placed replicas: {c['calls']:,}; {c['cross_zone_share']:.1%} crossed zones "
-                 f"(theory {c['predicted_cross_zone_share']:.1%}), {c['cross_region_share']:.1%} crossed regions "
-                 f"(theory {c['predicted_cross_region_share']:.1%})")
+    if c["calls"]:
+        lines.append(f"Calls between placed replicas: {c['calls']:,}; {c['cross_zone_share']:.1%} crossed zones "
+                     f"(theory {c['predicted_cross_zone_share']:.1%}), {c['cross_region_share']:.1%} crossed regions "
+                     f"(theory {c['predicted_cross_region_share']:.1%})")
     for o in p["outages"]:
         theory = (f"theory {o['predicted_failed']:,.0f}, detected by {o['detected_by']}"
                   if o["predicted_failed"] is not None else o["detected_by"])
@@ -212,10 +215,24 @@ def placement_lines(p: dict[str, Any]) -> list[str]:
             for d in o["detections"])
         lines.append(f"Zone {o['zone']} down at {o['at_s']:g} s for {o['for_s']:g} s: {o['node']} refused "
                      f"{o['refused']:,} calls ({theory})" + (f"; {seen}" if seen else ""))
+    for name, x in p.get("random_failures", {}).items():
+        lines.append(f"{name} fails at random: {x['failures']:,} failures of its {x['replicas']} replicas; a replica up "
+                     f"{x['replica_availability']:.2%} of the time (theory {x['predicted_replica_availability']:.2%}), "
+                     f"at least one {x['tier_availability']:.3%} (theory {x['predicted_tier_availability']:.3%}); "
+                     f"{x['refused']:,} calls refused, {x['failed_share']:.2%} (theory {x['predicted_failed_share']:.2%}, "
+                     f"detected by {x['detected_by']})")
     theory = p.get("predicted_availability")
-    lines.append(f"Availability {p['availability']:.2%} of requests completed"
-                 + (f" (theory, from the zone outages alone: {theory:.2%})" if theory is not None else ""))
+    lines.append(f"Availability {p['availability']:.2%} of requests completed ({nines(p['availability'])})"
+                 + (f" (theory, from the zone outages and random failures alone: {theory:.2%})"
+                    if theory is not None else ""))
     return lines
+
+
+def nines(availability: float) -> str:
+    """Availability as nines: 0.999 is "3.0 nines"."""
+    if availability >= 1.0:
+        return "no request lost"
+    return f"{-math.log10(1.0 - availability):.1f} nines"
 
 
 def _placement_analysis(s: Scenario) -> list[str]:

@@ -20,20 +20,52 @@ __all__ = ["Fault", "Autoscale", "Shed"]
 
 class Fault(Model):
     """A scheduled fault: the node is down, slow, or erroring from at_s for for_s seconds; or, for a keyed
-    cache, flushed (emptied) at at_s."""
-    at_s: float = Field(ge=0, le=MAX_S)
+    cache, flushed (emptied) at at_s. Or random failures: with ``mtbf_s`` and ``mttr_s`` (mode down) each
+    replica fails and is repaired over and over, up and down times drawn from exponential distributions."""
+    at_s: float | None = Field(default=None, ge=0, le=MAX_S, description="when it starts (a scheduled fault)")
     for_s: float | None = Field(default=None, gt=0, le=MAX_S, description="how long it lasts (not for a flush)")
     mode: Literal["down", "slow", "errors", "flush"]
     multiplier: float | None = Field(default=None, ge=1, le=1000, description="slow: service-time multiplier")
     rate: float | None = Field(default=None, gt=0, le=1, description="errors: share of attempts that fail")
+    mtbf_s: float | None = Field(default=None, gt=0, le=MAX_S,
+                                 description="random failures: each replica's mean time between failures")
+    mttr_s: float | None = Field(default=None, gt=0, le=MAX_S, description="random failures: mean time to repair")
 
     @property
     def lasts_s(self) -> float:
         """How long it lasts: for_s (0 for a flush, an instant)."""
         return self.for_s or 0.0
 
+    @property
+    def random(self) -> bool:
+        """Random failures (mtbf_s and mttr_s), not a fault at a given time."""
+        return self.mtbf_s is not None
+
+    @property
+    def replica_availability(self) -> float:
+        """A replica's share of time up under random failures: mtbf / (mtbf + mttr)."""
+        assert self.mtbf_s is not None and self.mttr_s is not None
+        return self.mtbf_s / (self.mtbf_s + self.mttr_s)
+
+    @model_validator(mode="after")
+    def _random(self) -> "Fault":
+        if self.mtbf_s is None and self.mttr_s is None:
+            if self.at_s is None:
+                raise ValueError("needs at_s (when it starts), or mtbf_s and mttr_s for random failures")
+            return self
+        if self.mtbf_s is None or self.mttr_s is None:
+            raise ValueError("random failures need both mtbf_s (mean time between failures) and mttr_s "
+                             "(mean time to repair)")
+        if self.mode != "down":
+            raise ValueError(f"random failures take replicas down: mode must be 'down', not {self.mode!r}")
+        if self.at_s is not None or self.for_s is not None:
+            raise ValueError("random failures happen at random times: leave out at_s and for_s")
+        return self
+
     @model_validator(mode="after")
     def _mode_fields(self) -> "Fault":
+        if self.random:
+            return self
         if self.mode == "flush" and self.for_s is not None:
             raise ValueError("a flush empties the cache at at_s, an instant: leave out for_s")
         if self.mode != "flush" and self.for_s is None:

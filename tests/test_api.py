@@ -17,7 +17,7 @@ PUBLIC = {
     "NodeResult", "Requests", "Results", "RunCancelled", "RunOptions", "SandboxError", "Scenario", "ScenarioError",
     "SimulationError", "Trace", "Workload", "accuracy_text", "analyse", "from_dict", "json_schema", "load", "loads",
     "simulate", "to_dot", "to_mermaid", "from_compose", "from_k8s", "to_graph", "with_overrides", "replicate", "compare", "sweep",
-    "ClassResult", "ErrorBudget", "TrafficClass", "Calibration", "calibrate", "to_otlp", "read_traces",
+    "ClassResult", "ErrorBudget", "TrafficClass", "Calibration", "calibrate", "to_otlp", "read_traces", "sensitivity",
 }
 
 

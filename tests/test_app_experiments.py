@@ -146,3 +146,18 @@ def test_an_experiment_with_a_load_profile_is_sized_at_its_peak(db: Path, monkey
     widget(at, "text_area", "exp.compare.changes").input("nodes.api.workers=3")
     at = submit(at, "Compare")
     assert not at.exception and "about 12,000 requests; this server allows 2,000" in texts(at.error)
+
+
+def test_sensitivity_ranks_settings_picked_from_the_design(db: Path) -> None:
+    at = experiments(db)
+    picker = widget(at, "multiselect", "exp.sens.paths")
+    assert set(picker.options) >= {"nodes.api.workers", "nodes.db.workers", "nodes.api.replicas", "workload.rate_rps"}
+    picker.set_value(["nodes.api.workers", "nodes.db.workers"])
+    widget(at, "number_input", "exp.sens.n").set_value(2)
+    at = submit(at, "Rank the settings")
+    assert not at.exception and not at.error
+    # two api workers at rho 0.5 against eight db connections: api's workers are the knob
+    assert "Most effective on p99: nodes.api.workers" in texts(at.success)
+    assert at.get("vega_lite_chart")
+    rows = at.dataframe[-1].value
+    assert list(rows["setting"])[0] == "nodes.api.workers"

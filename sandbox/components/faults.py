@@ -34,7 +34,7 @@ def schedule_faults(env: Environment, station: Station, faults: "list[Fault]") -
         station.error_p = 1.0 - ok
 
     def fault(f: "Fault") -> Generator:
-        yield Timeout(env, f.at_s)
+        yield Timeout(env, f.at_s or 0.0)
         if f.mode == "flush":
             station.flush()
             return
@@ -45,4 +45,5 @@ def schedule_faults(env: Environment, station: Station, faults: "list[Fault]") -
         apply()
 
     for f in faults:
-        env.process(fault(f))
+        if not f.random:   # random failures are per replica: sandbox.components.placement plays them
+            env.process(fault(f))

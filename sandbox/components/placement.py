@@ -15,7 +15,7 @@ from typing import Any, Callable, Generator, Iterable
 from simpy import Environment, Timeout
 
 from ..placement import HealthCheck, Layout, ZoneFault
-from ..randomness import Draw
+from ..randomness import Draw, Streams
 from .base import Failure, Request, Serve
 from .load_balancer import POLICIES
 from .station import Station
@@ -37,13 +37,42 @@ class Zones:
         self.events: list[tuple[float, str, str, int, int, bool]] = []  # (t, balancer, node, replica, zone, out)
         self.health: list[Health] = []
         self.refusals: dict[tuple[str, int], Failure] = {}   # one Failure per (node, zone): causes count by it
+        # random failures: the replicas of each node down now, every change, and the calls refused (measured)
+        self.flaky: dict[str, set[int]] = {name: set() for name in layout.flaky}
+        self.flaky_events: list[tuple[float, str, int, bool]] = []
+        self.flaky_refused: dict[str, int] = {name: 0 for name in layout.flaky}
+        self.flaky_failures = {name: Failure("failed", name, "down (random failure)", "down") for name in layout.flaky}
+        self.flaky_replicas: dict[str, int] = {}
 
-    def start(self, faults: "Iterable[ZoneFault]") -> None:
-        """Start the zone outages and every balancer's probes (once every call is wired)."""
+    def start(self, faults: "Iterable[ZoneFault]", streams: Streams, replicas: dict[str, int]) -> None:
+        """Start the zone outages, each replica's random failures and every balancer's probes (once every call is
+        wired); `replicas` is each node's replica count."""
         for f in faults:
             self.env.process(self.outage(self.layout.zones.index(f.zone), f.at_s, f.for_s))
+        for name, failures in self.layout.flaky.items():
+            self.flaky_replicas[name] = replicas[name]
+            for i, (mtbf, mttr) in enumerate(failures):
+                for r in range(replicas[name]):
+                    purpose = f"node:{name}:failure:{i}:replica:{r}"
+                    self.env.process(self.failing(name, r, streams.sampler(f"{purpose}:up", "exponential", mtbf),
+                                                  streams.sampler(f"{purpose}:down", "exponential", mttr)))
         for h in self.health:
             self.env.process(h.probes())
+
+    def failing(self, name: str, replica: int, up: Draw, down: Draw) -> Generator:
+        """One replica's random failures: up for a draw of `up`, down for a draw of `down`, over and over."""
+        env, now_down = self.env, self.flaky[name]
+        depth = 0   # two random failures of one replica may overlap
+        while True:
+            yield Timeout(env, up())
+            depth += 1
+            now_down.add(replica)
+            self.flaky_events.append((env.now, name, replica, True))
+            yield Timeout(env, down())
+            depth -= 1
+            if not depth:
+                now_down.discard(replica)
+                self.flaky_events.append((env.now, name, replica, False))
 
     def counter(self, zone: int, node: str) -> list[int]:
         c = self.calls.get((zone, node))
@@ -79,12 +108,13 @@ class Health:
         env, spec, station, zones = self.zones.env, self.spec, self.station, self.zones
         zone_of = zones.layout.zone_of
         name = station.name
+        flaky = zones.flaky.get(name, set())
         yield Timeout(env, self.phase)
         while True:
             for r in station.replicas:
                 i = r.index
                 z = zone_of(name, i)
-                if station.down or zones.down[z]:
+                if station.down or zones.down[z] or i in flaky:
                     self.goods[i] = 0
                     self.fails[i] = self.fails.get(i, 0) + 1
                     if not self.out.get(i) and self.fails[i] >= spec.unhealthy_after:
@@ -163,6 +193,7 @@ class PlacedCall:
         self.crossings = zones.crossings
         self.down = zones.down
         self.counters = [zones.counter(z, station.name) for z in range(lay.nowhere + 1)]
+        self.flaky = zones.flaky.get(station.name)   # its replicas down at random now (None: it never fails so)
         self.env = station.env
 
     def next_replica(self) -> None:
@@ -183,10 +214,15 @@ class PlacedCall:
         if delay:
             yield Timeout(self.env, delay)
         failure: Failure | None
+        flaky = self.flaky
         if self.down[z]:
             failure = self.refused(request, z)
             if measured:
                 counter[2] += 1
+        elif flaky is not None and replica.index in flaky:
+            failure = self.refused(request, -1)
+            if measured:
+                self.zones.flaky_refused[self.name] += 1
         elif self.placed:
             request.zone = z
             failure = yield from self.station.serve(request, replica)
@@ -200,7 +236,8 @@ class PlacedCall:
         return failure
 
     def refused(self, request: Request, zone: int) -> Failure:
-        """A call to a replica whose zone is down fails at once (connection refused), counted as the node's."""
+        """A call to a replica that is down (its zone, or zone -1: a random failure) fails at once (connection
+        refused), counted as the node's."""
         station = self.station
         if request.measured:
             station.stats.arrived += 1
@@ -209,6 +246,8 @@ class PlacedCall:
                 cs = station.class_stats[request.cls]
                 cs.arrived += 1
                 cs.failed += 1
+        if zone < 0:
+            return self.zones.flaky_failures[station.name]
         failure = self.zones.refusals.get((station.name, zone))
         if failure is None:
             failure = self.zones.refusals[(station.name, zone)] = Failure(
@@ -225,7 +264,7 @@ def placed_edge(zones: Zones, env: Environment, balancer: str, policy: str | Non
     if not isinstance(target, Station):
         return target, pick
     balances = policy is not None and (health is not None or local)
-    if target.name not in zones.layout.placed and not balances:
+    if target.name not in zones.layout.placed and target.name not in zones.flaky and not balances:
         return target, pick
     chooser: Callable[[int], Any] | None = None
     if balances:
@@ -245,6 +284,6 @@ def _nobody() -> None:
 
 def placed_entry(zones: Zones, entry: Any) -> Any:
     """What the workload's clients call: a placed entry station through a :class:`PlacedCall`, else itself."""
-    if isinstance(entry, Station) and entry.name in zones.layout.placed:
+    if isinstance(entry, Station) and (entry.name in zones.layout.placed or entry.name in zones.flaky):
         return PlacedCall(zones, entry, None, entry.next_replica, False)
     return entry

@@ -9,6 +9,8 @@ seeds and reports each headline figure as a mean with a confidence interval:
   change) on identical traffic; paired differences B - A and a verdict.
 - :func:`sweep` (:mod:`.sweeps`): one or two settings over ranges, N seeds at
   every point, the knee of the latency curve and the Pareto frontier.
+- :func:`sensitivity` (:mod:`.sensitivity`): each of many settings moved down
+  and up on identical traffic, ranked by how far it moves a figure (a tornado).
 
 How the runs are made is one :class:`RunOptions` (:mod:`.runs`): in this
 process, a local process pool or a Dask cluster, with progress, limits and
@@ -21,10 +23,12 @@ from .comparison import ComparisonResult, Delta, changed_name, compare, variant,
 from .figures import FIGURES, Figure, format_estimate, label, text_table
 from .replication import ReplicationResult, replicate
 from .runs import Progress, RunOptions, RunSummary, TaskFailure, run_task, summarise
+from .sensitivity import Knob, SensitivityResult, sensitivity
 from .sweeps import Knee, SweepPoint, SweepResult, sweep
 
 __all__ = [
     "replicate", "compare", "sweep", "variant", "verdict", "changed_name", "summarise", "run_task",
     "RunOptions", "RunSummary", "TaskFailure", "ReplicationResult", "Delta", "ComparisonResult", "SweepPoint",
     "Knee", "SweepResult", "FIGURES", "Figure", "Progress", "format_estimate", "label", "text_table",
+    "sensitivity", "Knob", "SensitivityResult",
 ]

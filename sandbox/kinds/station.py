@@ -198,6 +198,9 @@ class StationKind(Kind[St]):
             return None
         if all(f.mode == "flush" for f in node.failures):
             return "a scheduled flush empties it: the steady state holds before it and once it has filled again"
+        if all(f.random for f in node.failures):
+            return ("its replicas fail at random: the steady state holds between failures (what failures cost is "
+                    "under Placement: availability)")
         return "scheduled faults take it down for a while"
 
     def spof_finding(self, name: str, node: St) -> Finding | None:
@@ -208,7 +211,11 @@ class StationKind(Kind[St]):
 
     def load_findings(self, s: ScenarioView, name: str, node: St, offered_rps: float) -> Iterable[Finding]:
         for f in node.failures:
-            if f.at_s >= s.workload.duration_s:
+            if f.at_s is None:   # random failures
+                yield Finding("info", "fault", name, f"each replica of {name} fails at random (mean time between "
+                                                    f"failures {f.mtbf_s:g} s, to repair {f.mttr_s:g} s): up "
+                                                    f"{f.replica_availability:.2%} of the time")
+            elif f.at_s >= s.workload.duration_s:
                 yield Finding("warning", "fault", name, f"{name}'s {f.mode} fault at {f.at_s:g} s never happens: "
                                                         f"the run ends at {s.workload.duration_s:g} s")
             else:

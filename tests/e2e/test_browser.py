@@ -280,6 +280,16 @@ def test_the_clickstream_example_shows_the_pipelines_tab(page: Page, server: str
     shoot(page, shots, "pipelines", height=1800)
 
 
+def test_sensitivity_draws_a_tornado_of_the_settings(page: Page, server: str, shots: Path) -> None:
+    open_example(page, server, "Hot shard", "db")
+    go(page, "Experiments")
+    page.get_by_role("button", name="Rank the settings").click()
+    expect(page.get_by_text("Most effective on p99", exact=False)).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    settle(page)
+    expect(page.locator('[data-testid="stVegaLiteChart"]').last).to_be_visible()
+    shoot(page, shots, "sensitivity", height=2600)
+
+
 def test_an_invalid_upload_is_refused_and_a_share_link_reproduces_the_design(
         page: Page, server: str, tmp_path: Path) -> None:
     open_app(page, server)
