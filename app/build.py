@@ -223,6 +223,8 @@ def palette_ui(allowed: set[str] | None) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.markdown("**Add**")
         for kind, k in KINDS.items():
+            if not k.in_palette:
+                continue
             disabled = allowed is not None and kind not in allowed
             st.button(k.label.capitalize(), key=f"palette_{kind}", icon=f":material/{k.icon}:", on_click=_add_node,
                       args=(kind,), disabled=disabled,

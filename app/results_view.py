@@ -20,6 +20,7 @@ from sandbox.results import ClassResult
 
 from app import widgets
 from app.pipeline_view import show_pipelines
+from app.rollout_view import show_rollouts
 from app.text import md
 from app.zones_view import show_zones
 
@@ -422,6 +423,8 @@ def show_results(scenario: sandbox.Scenario, r: sandbox.Results) -> None:
         views.insert(1, ("Keys", show_caches, (r,)))
     if r.placement:
         views.insert(1, ("Zones" if r.placement["zones"] else "Availability", show_zones, (r,)))
+    if any(node.rollout for node in r.nodes.values()):
+        views.insert(1, ("Rollout", show_rollouts, (r,)))
     if any(node.pipeline for node in r.nodes.values()):
         views.insert(1, ("Pipelines", show_pipelines, (r,)))
     if r.classes:

@@ -43,7 +43,8 @@ __all__ = ["PALETTE", "PATTERNS", "empty_design", "add_node", "remove_node", "re
 NAME_RULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 # Sensible defaults for a component dropped on the canvas: (name stem, node), by kind.
-PALETTE: dict[str, tuple[str, dict[str, Any]]] = {name: (k.stem, k.palette) for name, k in KINDS.items()}
+PALETTE: dict[str, tuple[str, dict[str, Any]]] = {name: (k.stem, k.palette) for name, k in KINDS.items()
+                                                   if k.in_palette}
 
 # Load patterns the run controls offer; see with_load.
 PATTERNS = {

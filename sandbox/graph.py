@@ -49,6 +49,9 @@ def call_factor(scenario: Scenario, edge_index: int, _inner: bool = False) -> fl
         # taken at the share they give with no rate (so the question never asks itself)
         rate = (lambda: 0.0) if _inner else (lambda: offered_rps(scenario, e.source))
         factor *= kind_of(src).branch_share(scenario, src, e.when, rate)
+    share = kind_of(src).edge_share(scenario, src, e)
+    if share is not None:
+        factor *= share
     return factor * expected_attempts(scenario, edge_index)
 
 

@@ -90,6 +90,8 @@ def summary_text(r: Results) -> str:
             lines.append(f"{n.name}: {k['reads']:,} reads ({k['replica_reads']:,} on read replicas), {k['writes']:,} "
                          f"writes; {k['stale_reads']:,} stale reads, {k['stale_share']:.2%} of replica reads "
                          f"(theory {k['predicted_stale_share']:.2%}); {busy}")
+    for n in (n for n in r.nodes.values() if n.rollout):
+        lines += ["", rollout_line(n.name, n.rollout)]
     for n in (n for n in r.nodes.values() if n.pipeline):
         lines += ["", *pipeline_lines(n.name, n.pipeline)]
     if r.placement:
@@ -164,6 +166,23 @@ def _roles(shard: dict[str, Any], named: bool) -> str:
     where = f"shard {shard['shard']}: " if named else ""
     return (f"{where}primaries {shard['primary_utilization']:.0%} busy, read replicas "
             f"{shard['read_replica_utilization']:.0%}")
+
+
+def rollout_line(name: str, f: dict[str, Any]) -> str:
+    """What a feature flag's rollout did: rolled back or not, when, how many requests the treatment served."""
+    er = f["error_rate"]
+    breach = next((d for d in f["decisions"] if d["decision"].startswith("breach")), None)
+    why = (f"; guardrail {breach['guardrail']} breached at {breach['t_s']:g} s (statistic {breach['statistic']:.2f} "
+           f"over {breach['critical']:.2f})" if breach and breach.get("statistic") is not None else "")
+    if f["rolled_back"]:
+        head = (f"{name}: {f['treatment']} rolled back at {f['rolled_back_at_s']:g} s, "
+                f"{f['time_to_detect_s']:g} s after its first exposure")
+    elif f["held_at_share"] is not None:
+        head = f"{name}: {f['treatment']} held at {f['held_at_share']:.0%}"
+    else:
+        head = f"{name}: {f['treatment']} rolled out as scheduled" + (" (a breach was ignored)" if breach else "")
+    return (f"{head}; {f['exposed_requests']:,} requests ({f['exposed_keys']:,} keys) exposed to it; error rate "
+            f"{er['treatment']:.2%} against the control's {er['control']:.2%}{why}")
 
 
 def pipeline_lines(name: str, p: dict[str, Any]) -> list[str]:

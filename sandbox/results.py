@@ -86,6 +86,8 @@ class NodeResult:
     keyed: dict[str, Any] = field(default_factory=dict)
     # a stream's consumer groups or a topic's subscriptions, beside theory's figures (empty for every other node)
     pipeline: dict[str, Any] = field(default_factory=dict)
+    # a feature flag's rollout: per-variant calls and errors, the guardrails' decisions, the blast radius
+    rollout: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,10 @@ class Results:
         for node in d["nodes"].values():  # only nodes that look at keys have these figures, only streams and topics
             if not node["keyed"]:         # pipelines
                 node.pop("keyed")
+            if not node["rollout"]:
+                node.pop("rollout")
+            elif not series:
+                node["rollout"].pop("series", None)
             if not node["pipeline"]:
                 node.pop("pipeline")
             elif not series:

@@ -206,6 +206,9 @@ def summarise(scenario: Scenario, seed: int, run: RunRecorder, comps: dict[str, 
         offered = functools.partial(offered_rps, scenario, n)
         if figures:
             nodes[n] = replace(nodes[n], keyed=figures | kind_of(node).predicted_figures(scenario, node, offered))
+        rollout = c.rollout_figures(measured_s)
+        if rollout:
+            nodes[n] = replace(nodes[n], rollout=rollout)
         flows = c.pipeline_figures(measured_s)
         if flows:
             nodes[n] = replace(nodes[n], pipeline=_merged(flows, kind_of(node).predicted_figures(scenario, node, offered)))

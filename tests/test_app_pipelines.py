@@ -44,3 +44,23 @@ def test_a_run_with_a_stream_and_a_topic_shows_the_pipelines_tab(db: Path) -> No
     assert any("dropped (buffer full)" in f.columns for f in frames)
     assert any("unread at the end" in f.columns for f in frames)
     assert not at.exception
+
+
+def test_a_run_with_a_feature_flag_shows_the_rollout_tab(db: Path) -> None:
+    flag: dict[str, Any] = {
+        "name": "Canary", "workload": {"entry": "flag", "rate_rps": 300, "duration_s": 40,
+                                       "keys": {"count": 10000, "popularity": "uniform"}},
+        "nodes": {"flag": {"kind": "feature_flag", "control": "api", "treatment": "api_v2",
+                           "schedule": [{"at_s": 5, "share": 0.2}],
+                           "guardrails": [{"metric": "error_rate", "max_increase": 0.01}],
+                           "check_every_s": 5, "min_requests": 100},
+                  "api": {"kind": "service", "workers": 16, "service_time": {"dist": "constant", "mean_ms": 2}},
+                  "api_v2": {"kind": "service", "workers": 16, "error_rate": 0.3,
+                             "service_time": {"dist": "constant", "mean_ms": 2}}},
+        "edges": [{"from": "flag", "to": "api"}, {"from": "flag", "to": "api_v2"}],
+    }
+    at = run(db, flag)
+    assert [t.label for t in at.tabs] == [PLAIN_TABS[0], "Rollout", *PLAIN_TABS[1:]]
+    assert any("rolled back at" in str(e.value) for e in at.error)
+    assert {m.label for m in at.metric} >= {"Exposed to the treatment", "Treatment error rate", "Time to detect"}
+    assert any("guardrail" in f.columns for f in (d.value for d in at.dataframe)) and not at.exception

@@ -321,6 +321,10 @@ class Component:
         """A stream's or topic's own figures (per consumer group or subscription); empty for every other component."""
         return {}
 
+    def rollout_figures(self, measured_s: float) -> dict[str, Any]:
+        """A feature flag's rollout (per variant, the guardrails' decisions); empty for every other component."""
+        return {}
+
     def picker_for(self, target: "Component", draw: Callable[[], "Draw"]) -> Callable[[], Any]:
         """How this node picks the replica of `target` for each call (`draw` makes a random stream if needed)."""
         return target.next_replica

@@ -8,7 +8,7 @@ palette defaults and form fields. Adding a kind is one module here and one
 line in the table.
 
 >>> list(KINDS)
-['service', 'database', 'cache', 'load_balancer', 'queue', 'rate_limiter', 'stream', 'topic']
+['service', 'database', 'cache', 'load_balancer', 'queue', 'rate_limiter', 'stream', 'topic', 'feature_flag']
 >>> KINDS["cache"].label, KINDS["cache"].shape, KINDS["cache"].price
 ('cache', 'box3d', 0.15)
 """
@@ -22,6 +22,7 @@ from pydantic import Field
 from .base import Build, Capacity, FormField, Kind, Measured, NodeSpec, Problem, ScenarioView
 from .cache import CACHE
 from .database import DATABASE
+from .feature_flag import FEATURE_FLAG
 from .load_balancer import LB_POLICIES, LOAD_BALANCER
 from .queue import QUEUE
 from .rate_limiter import RATE_LIMITER
@@ -34,7 +35,7 @@ __all__ = ["KINDS", "NODE_KINDS", "Node", "kind_of", "Kind", "NodeSpec", "Build"
            "Problem", "ScenarioView", "StationSpec", "LB_POLICIES", "Measured"]
 
 KINDS: dict[str, Kind[Any]] = {k.name: k for k in (SERVICE, DATABASE, CACHE, LOAD_BALANCER, QUEUE, RATE_LIMITER,
-                                                   STREAM, TOPIC)}
+                                                   STREAM, TOPIC, FEATURE_FLAG)}
 NODE_KINDS: tuple[str, ...] = tuple(KINDS)
 
 if TYPE_CHECKING:  # the checker sees the common base; pydantic, below, the union of every kind's spec

@@ -151,6 +151,7 @@ class Kind(Generic[S]):
     has_workers: ClassVar[bool] = False    # holds workers of its own (a resource measure in experiments)
     branches: ClassVar[bool] = False       # its calls may be `when: hit` or `when: miss`
     balancer: ClassVar[bool] = False       # spreads requests: its calls are one weighted choice (a front door)
+    in_palette: ClassVar[bool] = True      # the app's palette adds it (a feature flag needs its two nodes first)
 
     def __repr__(self) -> str:
         return f"<kind {self.name}>"
@@ -227,6 +228,11 @@ class Kind(Generic[S]):
         """The fields (as scenario data) that make `node` do what traces measured; none for a kind with no work
         or choice of its own."""
         return {}
+
+    def edge_share(self, s: ScenarioView, node: S, edge: "Edge") -> float | None:
+        """The share of its visits that take `edge`, where the kind decides it (a feature flag's split); None: the
+        edge's own probability says it."""
+        return None
 
     def branch_share(self, s: ScenarioView, node: S, when: str, rate: Callable[[], float]) -> float:
         """The share of its visits that take a call made `when` (a cache's hits or misses)."""
