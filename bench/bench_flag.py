@@ -5,9 +5,9 @@
 
 Each round runs, in fresh subprocesses and alternating which goes first,
 
-  (a) off:  ``python -m sandbox run bench/scenarios/flag_off.yaml --json --seed K`` (four replicas)
-  (b) on:   the same four replicas as control and treatment behind a feature flag at 50%, sticky by key,
-            both guardrails looking every 10 s (bench/scenarios/flag_on.yaml)
+  (a) off:  ``python -m sandbox run bench/scenarios/flag_off.yaml --json --seed K`` (the five-station model)
+  (b) on:   the same with a feature flag in front of web, half the calls to an identical web_v2 (three more
+            replicas: each version at half the load), both guardrails every 10 s (bench/scenarios/flag_on.yaml)
 
 and reports the medians of the engine's own time and of the whole command, and the wall-time ratio on / off.
 Target: the flag adds at most 10% (a ratio of at most 1.10). The machine is shared and noisy: quote medians.

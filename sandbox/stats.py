@@ -77,6 +77,13 @@ class LogHistogram:
         """The representative value of bucket `index` (within the relative error of its members)."""
         return 0.0 if index == ZERO_BUCKET else 2 * self._gamma ** index / (self._gamma + 1)
 
+    def above(self, x: float) -> int:
+        """How many recorded values lie in buckets wholly above `x` (to the bucket's resolution)."""
+        if x <= 0:
+            return self.count - self.zeros
+        edge = _ceil(_log(x) * self._inv_log_gamma)
+        return sum(c for i, c in self.counts.items() if i > edge)
+
     def merge(self, other: "LogHistogram") -> None:
         """Add another histogram's samples to this one (same relative error)."""
         for i, c in other.counts.items():

@@ -6,7 +6,8 @@ key and the flag's own seed), so a key in the treatment stays there while the sh
 draw from the flag's own stream. Every ``check_every_s`` the guardrails compare the variants' calls over the
 last ``window_s``: an error rate by a one-sided two-proportion z test of treatment - control against the
 allowed increase, a p99 by a one-sided test of the share of treatment calls slower than ``max_ratio`` x the
-control's p99 in the window against the 1% a p99 allows. Each look at each guardrail is held to alpha / (looks
+control's p99 in the window against the 1% a p99 allows (latencies kept per second in log buckets of 1%
+relative width, so both the p99 and the count above it are within 1%). Each look at each guardrail is held to alpha / (looks
 x guardrails) (Bonferroni over the planned looks), so the whole rollout keeps its false-alarm rate at most
 alpha. A breach rolls back (share 0 from then on), holds (no further ramp) or is only logged.
 """
@@ -21,6 +22,7 @@ from typing import Any
 from simpy import Environment, Timeout
 
 from ..randomness import Draw
+from ..stats import LogHistogram
 from .base import Component, OutEdge, Request, Serve
 
 __all__ = ["FeatureFlag", "Guard", "z_critical"]
@@ -59,12 +61,16 @@ class FeatureFlag(Component):
         self.alpha = alpha
         self.draw = draw
         self.salt = salt
+        self.current = 0.0                    # the share now (set by ramp, and by a rollback or a hold)
+        self.places: dict[int, float] = {}    # sticky: each key's place in [0, 1), once computed
         self.stopped: float | None = None     # rollback: share 0 from then on
         self.held: float | None = None        # hold: the share frozen
         self.control: OutEdge | None = None
         self.treatment: OutEdge | None = None
-        # per variant (0 control, 1 treatment): recent calls (end time, failed, latency s), and totals
-        self.recent: list[deque[tuple[float, bool, float]]] = [deque(), deque()]
+        # per variant (0 control, 1 treatment): one bucket per second of calls, [second, calls, failed, latencies
+        # of the calls that succeeded], the last window_s of them kept; and totals
+        self.recent: list[deque[list[Any]]] = [deque(), deque()]
+        self.last: list[list[Any]] = [[-1, 0, 0, None], [-1, 0, 0, None]]
         self.calls = [0, 0]
         self.failed = [0, 0]
         self.exposed_keys: set[int] = set()
@@ -80,7 +86,7 @@ class FeatureFlag(Component):
         self.treatment = next(e for e in edges if e.target.name == self.treatment_name)
 
     def share(self, now: float) -> float:
-        """The treatment's share now: the schedule's, unless rolled back (0) or held."""
+        """The treatment's share at `now`: the schedule's, unless rolled back (0) or held."""
         if self.stopped is not None:
             return 0.0
         if self.held is not None:
@@ -90,6 +96,15 @@ class FeatureFlag(Component):
             if at <= now:
                 current = share
         return current
+
+    def ramp(self) -> Serve:
+        """Set the share at each stage of the schedule (serve reads it, so a call costs no lookup)."""
+        env = self.env
+        for at, _ in self.schedule:
+            if at > env.now:
+                yield Timeout(env, at - env.now)
+            self.current = self.share(env.now)
+        return None
 
     def _place(self, request: Request) -> float:
         key = request.key
@@ -106,26 +121,52 @@ class FeatureFlag(Component):
         measured = request.measured
         if measured:
             self.stats.arrived += 1
-        treated = self._place(request) < self.share(t0)
-        edge = self.treatment if treated else self.control
+        key = request.key
+        if self.sticky and key >= 0:
+            place = self.places.get(key)
+            if place is None:
+                place = self.places[key] = self._place(request)
+        else:
+            place = self.draw()
+        treated = place < self.current
+        if treated:
+            edge = self.treatment
+            v = 1
+            if self.stopped is None:
+                self.exposed_before_stop += 1
+                if key >= 0:
+                    self.exposed_keys.add(key)
+        else:
+            edge = self.control
+            v = 0
         assert edge is not None
-        v = 1 if treated else 0
-        if treated and self.stopped is None:
-            self.exposed_before_stop += 1
-            if request.key >= 0:
-                self.exposed_keys.add(request.key)
-        failure = yield from self.call_chosen(request, [edge])
+        if edge.policy is not None or edge.latency_s:
+            failure = yield from self.call_chosen(request, [edge])
+        else:
+            if measured:
+                edge.calls += 1
+            failure = yield from edge.target.serve(request, edge.pick())
         now = env.now
-        self.recent[v].append((now, failure is not None, now - t0))
+        bucket = self.last[v]
+        second = int(now)
+        if bucket[0] != second:
+            bucket = self.last[v] = [second, 0, 0, LogHistogram()]
+            self.recent[v].append(bucket)
+        bucket[1] += 1
         self.calls[v] += 1
         if failure is not None:
+            bucket[2] += 1
             self.failed[v] += 1
-        if measured:
+        else:
+            bucket[3].add(now - t0)
+        if measured:   # it holds no workers: only the time through it (the variant's) is worth a histogram
+            stats = self.stats
             if failure is None:
-                self.stats.completed += 1
+                stats.completed += 1
             else:
-                self.stats.failed += 1
-            self.stats.record(0.0, 0.0, now - t0)
+                stats.failed += 1
+            i = stats.response.add(now - t0)
+            stats.window[i] = stats.window.get(i, 0) + 1
         return failure
 
     def checks(self) -> Serve:
@@ -136,7 +177,7 @@ class FeatureFlag(Component):
             now = env.now
             for q in self.recent:
                 while q and q[0][0] < now - self.window:
-                    q.popleft()
+                    q.popleft()   # (a bucket is kept while its second overlaps the window)
             share = self.share(now)
             c = (self.calls[0], self.failed[0], self.calls[1], self.failed[1])
             m = self._mark
@@ -149,31 +190,32 @@ class FeatureFlag(Component):
 
     def _judge(self, g: Guard, now: float, share: float) -> None:
         ctrl, trt = self.recent
-        nc, nt = len(ctrl), len(trt)
+        nc, nt = sum(b[1] for b in ctrl), sum(b[1] for b in trt)
         entry: dict[str, Any] = {"t_s": now, "share": share, "guardrail": g.metric, "control_calls": nc,
                                  "treatment_calls": nt}
         if nc < self.min_requests or nt < self.min_requests:
             self.decisions.append({**entry, "decision": "too few calls"})
             return
         if g.metric == "error_rate":
-            pc = sum(1 for _, bad, _ in ctrl if bad) / nc
-            pt = sum(1 for _, bad, _ in trt if bad) / nt
+            pc = sum(b[2] for b in ctrl) / nc
+            pt = sum(b[2] for b in trt) / nt
             se = math.sqrt(pc * (1 - pc) / nc + pt * (1 - pt) / nt)
             stat = (pt - pc - g.bound) / se if se > 0 else (math.inf if pt - pc > g.bound else -math.inf)
             entry.update(control=pc, treatment=pt)
         else:
-            ok_c = sorted(lat for _, bad, lat in ctrl if not bad)
-            ok_t = [lat for _, bad, lat in trt if not bad]
-            if len(ok_c) < self.min_requests or len(ok_t) < self.min_requests:
+            ok_c, ok_t = LogHistogram(), LogHistogram()
+            for b in ctrl:
+                ok_c.merge(b[3])
+            for b in trt:
+                ok_t.merge(b[3])
+            if ok_c.count < self.min_requests or ok_t.count < self.min_requests:
                 self.decisions.append({**entry, "decision": "too few calls"})
                 return
-            q99 = ok_c[min(len(ok_c) - 1, int(math.ceil(0.99 * len(ok_c))) - 1)]
-            limit = g.bound * q99
-            slow = sum(1 for lat in ok_t if lat > limit) / len(ok_t)
-            stat = (slow - 0.01) / math.sqrt(0.01 * 0.99 / len(ok_t))
-            ok_t.sort()
-            p99_t = ok_t[min(len(ok_t) - 1, int(math.ceil(0.99 * len(ok_t))) - 1)]
-            entry.update(control=1000 * q99, treatment=1000 * p99_t)
+            q99 = ok_c.quantile(0.99)
+            # the treatment's calls slower than the limit: the histogram's buckets above it (1% resolution)
+            slow = ok_t.above(g.bound * q99) / ok_t.count
+            stat = (slow - 0.01) / math.sqrt(0.01 * 0.99 / ok_t.count)
+            entry.update(control=1000 * q99, treatment=1000 * ok_t.quantile(0.99))
         breach = stat > self.z
         entry.update(statistic=stat if math.isfinite(stat) else None, critical=self.z,
                      decision="breach" if breach else "ok")
@@ -182,10 +224,12 @@ class FeatureFlag(Component):
                 self.breached_at = now
             if self.on_breach == "rollback":
                 self.stopped = now
+                self.current = 0.0
                 entry["decision"] = "breach: rolled back"
             elif self.on_breach == "hold":
                 if self.held is None:
                     self.held = share
+                    self.current = share
                 entry["decision"] = "breach: held"
             else:
                 entry["decision"] = "breach: ignored"

@@ -151,6 +151,7 @@ class FeatureFlagKind(Kind[FeatureFlagNode]):
 
     def start(self, build: Build, name: str, node: FeatureFlagNode, component: "Component") -> None:
         assert isinstance(component, FeatureFlag)
+        build.env.process(component.ramp())     # the share, stage by stage
         build.env.process(component.checks())   # the guardrails, and each look's point of the per-variant series
 
     def routing(self, node: FeatureFlagNode) -> str:
