@@ -23,7 +23,7 @@ from simpy import Environment, Timeout
 
 from ..randomness import Draw
 from ..stats import LogHistogram
-from .base import Component, OutEdge, Request, Serve
+from .base import Component, OutEdge, Request, Serve, Span
 
 __all__ = ["FeatureFlag", "Guard", "z_critical"]
 
@@ -140,6 +140,8 @@ class FeatureFlag(Component):
             edge = self.control
             v = 0
         assert edge is not None
+        spans = request.spans
+        sid = spans.open(request) if spans is not None else 0
         if edge.policy is not None or edge.latency_s:
             failure = yield from self.call_chosen(request, [edge])
         else:
@@ -147,6 +149,8 @@ class FeatureFlag(Component):
                 edge.calls += 1
             failure = yield from edge.target.serve(request, edge.pick())
         now = env.now
+        if spans is not None:
+            spans.close(request, Span(self.name, 0, t0, t0, now, "ok" if failure is None else "failed", sid))
         bucket = self.last[v]
         second = int(now)
         if bucket[0] != second:
