@@ -256,13 +256,18 @@ def test_an_example_with_a_hot_shard_shows_the_keys_tab(page: Page, server: str,
     shoot(page, shots, "keys", height=1700)
 
 
-def test_the_multi_zone_example_shows_the_zones_tab(page: Page, server: str, shots: Path) -> None:
-    open_example(page, server, "Multi-zone web app", "web")
+def run_and_open(page: Page, tab: str) -> None:
+    """Run the design on the Run page and open the results tab `tab` once the run is done."""
     go(page, "Run and results")
     page.get_by_role("button", name="Run simulation").click()
-    expect(page.get_by_role("tab", name="Zones")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.get_by_role("tab", name=tab)).to_be_visible(timeout=RUN_TIMEOUT_MS)
     settle(page)
-    page.get_by_role("tab", name="Zones").click()
+    page.get_by_role("tab", name=tab).click()
+
+
+def test_the_multi_zone_example_shows_the_zones_tab(page: Page, server: str, shots: Path) -> None:
+    open_example(page, server, "Multi-zone web app", "web")
+    run_and_open(page, "Zones")
     expect(page.get_by_text("Availability over time", exact=False)).to_be_visible()
     expect(page.get_by_text("Zone outages", exact=False)).to_be_visible()
     shoot(page, shots, "zones", height=1700)
@@ -270,11 +275,7 @@ def test_the_multi_zone_example_shows_the_zones_tab(page: Page, server: str, sho
 
 def test_the_clickstream_example_shows_the_pipelines_tab(page: Page, server: str, shots: Path) -> None:
     open_example(page, server, "Clickstream pipeline", "clicks")
-    go(page, "Run and results")
-    page.get_by_role("button", name="Run simulation").click()
-    expect(page.get_by_role("tab", name="Pipelines")).to_be_visible(timeout=RUN_TIMEOUT_MS)
-    settle(page)
-    page.get_by_role("tab", name="Pipelines").click()
+    run_and_open(page, "Pipelines")
     expect(page.get_by_text("Lag over time", exact=False)).to_be_visible()
     expect(page.get_by_text("etl: each partition", exact=False)).to_be_visible()
     shoot(page, shots, "pipelines", height=1800)
